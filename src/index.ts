@@ -1,0 +1,23 @@
+/**
+ * cloud-effect: Cloud Haskell's distributed process model for Effect.
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Channel from "./Channel.ts"
+/** @since 0.1.0 */
+export * as Message from "./Message.ts"
+/** @since 0.1.0 */
+export * as Node from "./Node.ts"
+/** @since 0.1.0 */
+export * as NodeId from "./NodeId.ts"
+/** @since 0.1.0 */
+export * as Notification from "./Notification.ts"
+/** @since 0.1.0 */
+export * as Process from "./Process.ts"
+/** @since 0.1.0 */
+export * as ProcessId from "./ProcessId.ts"
+/** @since 0.1.0 */
+export * as Protocol from "./Protocol.ts"
+/** @since 0.1.0 */
+export * as Transport from "./Transport.ts"

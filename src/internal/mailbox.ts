@@ -1,0 +1,236 @@
+/**
+ * The mailbox of one process: a FIFO of messages with selective receive.
+ *
+ * Every message sits in two doubly linked lists: the whole mailbox in arrival order, and the list
+ * of messages with the same key (a message's `_tag`, or its primitive type). A receive whose
+ * matchers name their keys (schemas of tagged classes, primitives, literals, unions of those) walks
+ * only those keys' lists, merged by arrival order, so messages it cannot accept are never looked at:
+ * receiving W wanted messages behind U unrelated ones costs O(U + W), not O(U × W). A receive with a
+ * matcher that may accept any key walks the whole list in order.
+ *
+ * A blocked receive registers a waiter; each arriving message is tested against the waiters once,
+ * so a blocked receive never rescans. The waiter is only told which message matched: the message is
+ * removed by the receiving fiber itself, so an interrupted receive (a timeout) loses nothing.
+ *
+ * @internal
+ */
+import { Effect } from "effect"
+import type { ProcessId } from "../ProcessId.ts"
+
+/** One message in a mailbox. */
+export interface Entry {
+  readonly seq: number
+  readonly key: string
+  /** the value, for a message from the same node */
+  readonly value: unknown
+  /** the encoded value, for a message from another node */
+  readonly payload: Uint8Array | undefined
+  readonly sender: ProcessId | undefined
+  prev: Entry | undefined
+  next: Entry | undefined
+  kprev: Entry | undefined
+  knext: Entry | undefined
+  removed: boolean
+}
+
+/** Returned by a matcher's test when it does not accept a message. */
+export const NoMatch: unique symbol = Symbol.for("cloud-effect/NoMatch")
+export type NoMatch = typeof NoMatch
+
+/** What a receive needs from each of its matchers. */
+export interface Matcher {
+  /** the keys it can accept, or undefined for any */
+  readonly keys: ReadonlySet<string> | undefined
+  /** the decoded value if it accepts the message, else NoMatch; BadPayload if a definite-key decode failed */
+  readonly test: (entry: Entry) => unknown
+}
+
+/** Returned by a test when the message has the matcher's key but its payload does not decode. */
+export const BadPayload: unique symbol = Symbol.for("cloud-effect/BadPayload")
+
+export interface Hit {
+  readonly entry: Entry
+  readonly index: number
+  readonly value: unknown
+}
+
+interface KeyList {
+  head: Entry | undefined
+  tail: Entry | undefined
+}
+
+interface Waiter {
+  readonly matchers: ReadonlyArray<Matcher>
+  readonly resume: (hit: Hit) => void
+}
+
+export class Mailbox {
+  private head: Entry | undefined = undefined
+  private tail: Entry | undefined = undefined
+  private readonly byKey = new Map<string, KeyList>()
+  private readonly waiters: Array<Waiter> = []
+  private seq = 0
+  size = 0
+  /** called with a message that had a matcher's key but did not decode; it is dropped */
+  onBadMessage: (entry: Entry) => void = () => {}
+
+  push(key: string, value: unknown, payload: Uint8Array | undefined, sender: ProcessId | undefined): void {
+    const entry: Entry = {
+      seq: this.seq++,
+      key,
+      value,
+      payload,
+      sender,
+      prev: this.tail,
+      next: undefined,
+      kprev: undefined,
+      knext: undefined,
+      removed: false
+    }
+    if (this.tail === undefined) this.head = entry
+    else this.tail.next = entry
+    this.tail = entry
+    let list = this.byKey.get(key)
+    if (list === undefined) {
+      list = { head: entry, tail: entry }
+      this.byKey.set(key, list)
+    } else {
+      entry.kprev = list.tail
+      list.tail!.knext = entry
+      list.tail = entry
+    }
+    this.size++
+    if (this.waiters.length > 0) this.offerToWaiters(entry)
+  }
+
+  private offerToWaiters(entry: Entry): void {
+    for (let w = 0; w < this.waiters.length; w++) {
+      const waiter = this.waiters[w]!
+      const hit = this.test(entry, waiter.matchers)
+      if (hit === undefined) {
+        if (entry.removed) return
+        continue
+      }
+      this.waiters.splice(w, 1)
+      waiter.resume(hit)
+      return
+    }
+  }
+
+  remove(entry: Entry): void {
+    if (entry.removed) return
+    entry.removed = true
+    if (entry.prev === undefined) this.head = entry.next
+    else entry.prev.next = entry.next
+    if (entry.next === undefined) this.tail = entry.prev
+    else entry.next.prev = entry.prev
+    const list = this.byKey.get(entry.key)!
+    if (entry.kprev === undefined) list.head = entry.knext
+    else entry.kprev.knext = entry.knext
+    if (entry.knext === undefined) list.tail = entry.kprev
+    else entry.knext.kprev = entry.kprev
+    if (list.head === undefined) this.byKey.delete(entry.key)
+    entry.prev = entry.next = entry.kprev = entry.knext = undefined
+    this.size--
+  }
+
+  /** test one message against matchers in order; drops it if it has a matcher's key and is corrupt */
+  private test(entry: Entry, matchers: ReadonlyArray<Matcher>): Hit | undefined {
+    let bad = false
+    for (let i = 0; i < matchers.length; i++) {
+      const m = matchers[i]!
+      if (m.keys !== undefined && !m.keys.has(entry.key)) continue
+      const value = m.test(entry)
+      if (value === NoMatch) continue
+      if (value === BadPayload) {
+        bad = true
+        continue
+      }
+      return { entry, index: i, value }
+    }
+    if (bad) {
+      this.remove(entry)
+      this.onBadMessage(entry)
+    }
+    return undefined
+  }
+
+  /** the oldest message that any matcher accepts, and the first matcher that accepts it */
+  find(matchers: ReadonlyArray<Matcher>): Hit | undefined {
+    if (this.size === 0) return undefined
+    let keys: Set<string> | undefined = new Set()
+    for (const m of matchers) {
+      if (m.keys === undefined) {
+        keys = undefined
+        break
+      }
+      for (const k of m.keys) keys.add(k)
+    }
+    if (keys === undefined) {
+      for (let e = this.head; e !== undefined; ) {
+        const next = e.next
+        const hit = this.test(e, matchers)
+        if (hit !== undefined) return hit
+        e = next
+      }
+      return undefined
+    }
+    const cursors: Array<Entry | undefined> = []
+    for (const k of keys) {
+      const list = this.byKey.get(k)
+      if (list !== undefined) cursors.push(list.head)
+    }
+    if (cursors.length === 1) {
+      for (let e = cursors[0]; e !== undefined; ) {
+        const next = e.knext
+        const hit = this.test(e, matchers)
+        if (hit !== undefined) return hit
+        e = next
+      }
+      return undefined
+    }
+    while (true) {
+      let best = -1
+      for (let c = 0; c < cursors.length; c++) {
+        const e = cursors[c]
+        if (e !== undefined && (best < 0 || e.seq < cursors[best]!.seq)) best = c
+      }
+      if (best < 0) return undefined
+      const e = cursors[best]!
+      cursors[best] = e.knext
+      const hit = this.test(e, matchers)
+      if (hit !== undefined) return hit
+    }
+  }
+
+  /** find, or wait for, the oldest accepted message; it stays in the mailbox until `remove` */
+  await(matchers: ReadonlyArray<Matcher>): Effect.Effect<Hit> {
+    return Effect.callback<Hit>((resume) => {
+      const hit = this.find(matchers)
+      if (hit !== undefined) {
+        resume(Effect.succeed(hit))
+        return
+      }
+      const waiter: Waiter = { matchers, resume: (h) => resume(Effect.succeed(h)) }
+      this.waiters.push(waiter)
+      return Effect.sync(() => {
+        const i = this.waiters.indexOf(waiter)
+        if (i >= 0) this.waiters.splice(i, 1)
+      })
+    })
+  }
+
+  /** a message, removed, or undefined: the non-blocking form used by polls */
+  takeNow(matchers: ReadonlyArray<Matcher>): Hit | undefined {
+    const hit = this.find(matchers)
+    if (hit !== undefined) this.remove(hit.entry)
+    return hit
+  }
+
+  /** remove every message (the process died) */
+  clear(): void {
+    this.head = this.tail = undefined
+    this.byKey.clear()
+    this.size = 0
+  }
+}
