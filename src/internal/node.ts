@@ -71,9 +71,15 @@ export const showValue = (value: unknown): string => {
 const describeError = (error: unknown): string => {
   if (error instanceof Error) {
     const tag = (error as { readonly _tag?: unknown })._tag
-    return `${typeof tag === "string" ? tag : error.name}: ${error.message}`
+    return `${typeof tag === "string" ? tag : error.name}: ${error.message || fieldsOf(error)}`
   }
   return showValue(error)
+}
+
+/** the own fields of an error without a message (a Schema.TaggedError's fields) */
+const fieldsOf = (error: Error): string => {
+  const fields = Object.entries(error).filter(([k]) => k !== "_tag" && k !== "stack")
+  return fields.map(([k, v]) => `${k}=${showValue(v)}`).join(", ")
 }
 
 /** One process: its mailbox, channels, links and monitors. */

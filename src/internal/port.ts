@@ -35,7 +35,10 @@ export class ChannelBuffer<A> implements Port<A> {
 
   push(value: A): void {
     this.items.push(value)
-    for (const wake of this.wakers) wake()
+    if (this.wakers.size > 0) {
+      // a snapshot: a woken receiver may subscribe again before this loop ends
+      for (const wake of Array.from(this.wakers)) wake()
+    }
   }
 
   readonly ready = (): boolean => this.head < this.items.length

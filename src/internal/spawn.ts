@@ -19,13 +19,15 @@ export const start = <A, E, R>(
   Effect.suspend(() => {
     const state = node.newProcess()
     setup?.(state)
-    const program = body.pipe(
-      Effect.scoped,
-      Effect.provideService(CurrentProcess, state),
-      Effect.onExit((exit) => Effect.sync(() => node.died(state, node.reasonOf(state, exit))))
-    ) as Effect.Effect<A, E, Exclude<R, CurrentProcess>>
+    const program = body.pipe(Effect.scoped, Effect.provideService(CurrentProcess, state)) as Effect.Effect<
+      A,
+      E,
+      Exclude<R, CurrentProcess>
+    >
     return Effect.map(Effect.forkIn(program, node.scope), (fiber) => {
       state.fiber = fiber as Fiber.Fiber<unknown, unknown>
+      // an observer, not onExit: a fiber interrupted before it started never runs its effect
+      fiber.addObserver((exit) => node.died(state, node.reasonOf(state, exit)))
       if (state.signal !== undefined) fiber.interruptUnsafe()
       return [state, fiber] as const
     })

@@ -1,0 +1,325 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Scope } from "effect"
+import { Channel, Node, Notification, Process, ProcessId, Transport } from "../src/index.ts"
+import { captureLogs, runOn } from "./helpers.ts"
+
+class Ping extends Schema.TaggedClass<Ping>()("Ping", { from: ProcessId.ProcessId, n: Schema.Int }) {}
+class Pong extends Schema.TaggedClass<Pong>()("Pong", { n: Schema.Int, data: Schema.Uint8Array }) {}
+class Never extends Schema.TaggedClass<Never>()("Never", {}) {}
+class Boom extends Schema.TaggedError<Boom>()("Boom", { why: Schema.String }) {}
+class Versioned extends Schema.TaggedClass<Versioned>()("Versioned", { v: Schema.Int }) {}
+class VersionedV2 extends Schema.TaggedClass<VersionedV2>()("Versioned", { v: Schema.String, extra: Schema.String }) {}
+
+const expectNotification = Process.expect(Notification.ProcessMonitorNotification)
+
+/** two nodes, a and b, on a fresh in-memory network */
+const twoNodes = Effect.gen(function* () {
+  const a = yield* Node.make({ name: "a" })
+  const b = yield* Node.make({ name: "b" })
+  const net = yield* Transport.MemoryNetwork
+  return { a, b, net }
+})
+
+/** a process on `node` that answers every Ping with a Pong */
+const ponger = Effect.forever(
+  Effect.gen(function* () {
+    const ping = yield* Process.expect(Ping)
+    yield* Process.send(ping.from, new Pong({ n: ping.n, data: new Uint8Array([ping.n % 256]) }))
+  })
+)
+
+/** spawn `effect` on `node` from outside and return its pid */
+const spawnOn = <A, E, R>(node: Node.NodeService, effect: Effect.Effect<A, E, R>) =>
+  runOn(node)(Process.spawnLocal(effect))
+
+describe("nodes on the in-memory transport", () => {
+  it.effect("messages cross nodes encoded and arrive as class instances, in order", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      const remote = yield* spawnOn(b, ponger)
+      const got = yield* runOn(a)(
+        Effect.gen(function* () {
+          const me = yield* Process.self
+          for (let i = 0; i < 50; i++) yield* Process.send(remote, new Ping({ from: me, n: i }))
+          const out: Array<number> = []
+          for (let i = 0; i < 50; i++) {
+            const pong = yield* Process.expect(Pong)
+            assert.instanceOf(pong, Pong)
+            assert.deepStrictEqual([...pong.data], [i])
+            out.push(pong.n)
+          }
+          return out
+        })
+      )
+      assert.deepStrictEqual(
+        got,
+        Array.from({ length: 50 }, (_, i) => i)
+      )
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  it.effect("remote monitors: DiedNormal, DiedException, DiedUnknownId", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      const normal = yield* spawnOn(b, Process.expect(Never))
+      const failing = yield* spawnOn(
+        b,
+        Effect.flatMap(Process.expect(Never), () => Effect.fail(new Boom({ why: "remote" })))
+      )
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          yield* Process.monitor(normal)
+          yield* Process.monitor(failing)
+          yield* Process.send(normal, new Never())
+          const n1 = yield* expectNotification
+          assert.strictEqual(n1.reason._tag, "DiedNormal")
+          assert.isTrue(ProcessId.equals(n1.pid, normal))
+          yield* Process.send(failing, new Never())
+          const n2 = yield* expectNotification
+          assert.strictEqual(n2.reason._tag, "DiedException")
+          assert.include((n2.reason as Notification.DiedException).error, "remote")
+          yield* Process.monitor(normal)
+          const n3 = yield* expectNotification
+          assert.strictEqual(n3.reason._tag, "DiedUnknownId")
+          // a pid from an earlier incarnation of a node is unknown too
+          const stale = new ProcessId.ProcessId({ node: b.nodeId, incarnation: 1, id: normal.id })
+          yield* Process.monitor(stale)
+          assert.strictEqual((yield* expectNotification).reason._tag, "DiedUnknownId")
+        })
+      )
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  it.effect("remote links fire on normal exit; remote exit and kill; unlink and unmonitor across nodes", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      const target = yield* spawnOn(b, Process.expect(Never))
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const me = yield* Process.self
+          const [linker] = yield* Process.spawnMonitor(
+            Effect.gen(function* () {
+              yield* Process.link(target)
+              yield* Process.send(me, "linked")
+              yield* Process.expect(Never)
+            })
+          )
+          yield* Process.expect(Schema.String)
+          yield* Process.send(target, new Never())
+          const n = yield* expectNotification
+          assert.isTrue(ProcessId.equals(n.pid, linker))
+          assert.include((n.reason as Notification.DiedException).error, "DiedNormal")
+
+          const victim = yield* spawnOn(b, Process.expect(Never))
+          const unlinked = yield* spawnOn(b, Process.expect(Never))
+          const ref = yield* Process.monitor(unlinked)
+          yield* Process.unmonitor(ref)
+          yield* Process.monitor(victim)
+          yield* Process.kill(victim, "remote kill")
+          const k = yield* expectNotification
+          assert.include((k.reason as Notification.DiedException).error, "remote kill")
+
+          const catcher = yield* spawnOn(
+            b,
+            Process.catchExit(
+              Effect.andThen(Process.send(me, "ready"), Process.expect(Never)),
+              Schema.String,
+              (from, why) => Process.send(from, `caught ${why}`)
+            )
+          )
+          assert.strictEqual(yield* Process.expect(Schema.String), "ready")
+          yield* Process.exit(catcher, "stop please")
+          assert.strictEqual(yield* Process.expect(Schema.String), "caught stop please")
+          yield* Process.kill(unlinked, "x")
+          assert.isTrue(Option.isNone(yield* Process.expectTimeout(Notification.ProcessMonitorNotification, 0)))
+        })
+      )
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  it.effect("a lost connection fires monitors and links with DiedDisconnect; the next send reconnects", () =>
+    Effect.gen(function* () {
+      const { a, b, net } = yield* twoNodes
+      const remote = yield* spawnOn(b, ponger)
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const me = yield* Process.self
+          yield* Process.send(remote, new Ping({ from: me, n: 1 }))
+          yield* Process.expect(Pong)
+          const ref = yield* Process.monitor(remote)
+          const nref = yield* Process.monitorNode(b.nodeId)
+          const [linker] = yield* Process.spawnMonitor(
+            Effect.gen(function* () {
+              yield* Process.link(remote)
+              yield* Process.send(me, "linked")
+              yield* Process.expect(Never)
+            })
+          )
+          yield* Process.expect(Schema.String)
+          net.disconnect(a.nodeId.address, b.nodeId.address)
+          const seen = new Map<string, string>()
+          for (let i = 0; i < 2; i++) {
+            const n = yield* expectNotification
+            seen.set(n.ref.id === ref.id ? "monitor" : ProcessId.equals(n.pid, linker) ? "linker" : "?", n.reason._tag)
+            if (ProcessId.equals(n.pid, linker)) {
+              assert.include((n.reason as Notification.DiedException).error, "DiedDisconnect")
+            }
+          }
+          assert.deepStrictEqual(Object.fromEntries(seen), { monitor: "DiedDisconnect", linker: "DiedException" })
+          const nn = yield* Process.expect(Notification.NodeMonitorNotification)
+          assert.strictEqual(nn.ref.id, nref.id)
+          assert.strictEqual(nn.reason._tag, "DiedDisconnect")
+          // the remote process is still alive: the next send reconnects
+          yield* Process.send(remote, new Ping({ from: me, n: 2 }))
+          assert.strictEqual((yield* Process.expect(Pong)).n, 2)
+        })
+      )
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  it.effect("after a connection loss, messages may have a gap but are never reordered", () =>
+    Effect.gen(function* () {
+      const { a, b, net } = yield* twoNodes
+      const collector = yield* spawnOn(
+        b,
+        Effect.gen(function* () {
+          const got: Array<number> = []
+          while (true) {
+            const n = yield* Process.expect(Schema.Number)
+            if (n < 0) {
+              const from = yield* Process.expect(ProcessId.ProcessId)
+              yield* Process.send(from, new Pong({ n: got.length, data: new Uint8Array(got) }))
+              return
+            }
+            got.push(n)
+          }
+        })
+      )
+      const result = yield* runOn(a)(
+        Effect.gen(function* () {
+          for (let i = 0; i < 100; i++) {
+            yield* Process.send(collector, i)
+            if (i === 40) net.disconnect(a.nodeId.address, b.nodeId.address)
+            if (i % 10 === 0) yield* Effect.yieldNow
+          }
+          yield* Process.send(collector, -1)
+          yield* Process.send(collector, yield* Process.self)
+          return yield* Process.expect(Pong)
+        })
+      )
+      const got = [...result.data]
+      for (let i = 1; i < got.length; i++) assert.isTrue(got[i]! > got[i - 1]!, "increasing")
+      assert.include(got, 99)
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  it.effect("a node that shuts down: monitors and monitorNode see DiedNodeDown", () =>
+    Effect.gen(function* () {
+      const a = yield* Node.make({ name: "a" })
+      const bScope = yield* Scope.make()
+      const b = yield* Node.make({ name: "b" }).pipe(Scope.provide(bScope))
+      const target = yield* spawnOn(b, Process.expect(Never))
+      const echo = yield* spawnOn(b, ponger)
+      const ready = yield* Deferred.make<void>()
+      const fiber = yield* Effect.forkChild(
+        runOn(a)(
+          Effect.gen(function* () {
+            yield* Process.monitor(target)
+            yield* Process.monitorNode(b.nodeId)
+            // a round trip: b has seen the monitor (frames between two nodes stay in order)
+            yield* Process.send(echo, new Ping({ from: yield* Process.self, n: 0 }))
+            yield* Process.expect(Pong)
+            yield* Deferred.succeed(ready, undefined)
+            const n = yield* expectNotification
+            const nn = yield* Process.expect(Notification.NodeMonitorNotification)
+            return [n.reason._tag, nn.reason._tag]
+          })
+        )
+      )
+      yield* Deferred.await(ready)
+      yield* Scope.close(bScope, Exit.void)
+      assert.deepStrictEqual(yield* Fiber.join(fiber), ["DiedNodeDown", "DiedNodeDown"])
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  it.effect("a message that does not decode is dropped and logged; the node keeps serving", () =>
+    Effect.gen(function* () {
+      const logs: Array<string> = []
+      yield* Effect.gen(function* () {
+        const { a, b } = yield* twoNodes
+        const receiver = yield* spawnOn(
+          b,
+          Effect.gen(function* () {
+            const from = yield* Process.expect(ProcessId.ProcessId)
+            // the sender's Versioned has v: Int; this one expects v: String: it does not decode
+            const r = yield* Process.expectTimeout(VersionedV2, 0)
+            yield* Process.send(from, Option.isNone(r) ? "dropped" : "decoded?!")
+            const info = yield* Process.getProcessInfo(yield* Process.self)
+            yield* Process.send(from, Option.getOrThrow(info).messageQueueLength)
+            yield* Process.send(from, (yield* Process.expect(Versioned)).v)
+          })
+        )
+        yield* runOn(a)(
+          Effect.gen(function* () {
+            yield* Process.send(receiver, new Versioned({ v: 1 }))
+            yield* Process.send(receiver, yield* Process.self)
+            assert.strictEqual(yield* Process.expect(Schema.String), "dropped")
+            assert.strictEqual(yield* Process.expect(Schema.Number), 0)
+            yield* Process.send(receiver, new Versioned({ v: 2 }))
+            assert.strictEqual(yield* Process.expect(Schema.Number), 2)
+          })
+        )
+      }).pipe(Effect.provide(Layer.merge(Transport.layerMemory, captureLogs(logs))))
+      assert.isTrue(
+        logs.some((l) => l.includes("dropped a Versioned message") && l.includes("does not decode")),
+        logs.join("\n")
+      )
+    })
+  )
+
+  it.effect("garbage on the wire is logged and dropped; the node keeps serving", () =>
+    Effect.gen(function* () {
+      const logs: Array<string> = []
+      yield* Effect.gen(function* () {
+        const { a, b } = yield* twoNodes
+        const transport = yield* Transport.Transport
+        const evil = yield* transport.bind({ name: "evil" }, () => {})
+        evil.send(b.nodeId.address, new Uint8Array([1, 2, 3, 4, 5, 250, 251]))
+        evil.send(b.nodeId.address, new Uint8Array(0))
+        const remote = yield* spawnOn(b, ponger)
+        const pong = yield* runOn(a)(
+          Effect.gen(function* () {
+            yield* Process.send(remote, new Ping({ from: yield* Process.self, n: 9 }))
+            return yield* Process.expect(Pong)
+          })
+        )
+        assert.strictEqual(pong.n, 9)
+      }).pipe(Effect.provide(Layer.merge(Transport.layerMemory, captureLogs(logs))))
+      assert.isTrue(
+        logs.some((l) => l.includes("mem:evil") && l.includes("not a protocol message")),
+        logs.join("\n")
+      )
+    })
+  )
+
+  it.effect("a SendPort sent to another node still works", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      class Ask extends Schema.TaggedClass<Ask>()("Ask", { n: Schema.Int, reply: Channel.SendPort(Schema.Int) }) {}
+      const doubler = yield* spawnOn(
+        b,
+        Effect.forever(Effect.flatMap(Process.expect(Ask), (ask) => Channel.sendChan(ask.reply, ask.n * 2)))
+      )
+      const got = yield* runOn(a)(
+        Effect.gen(function* () {
+          const [sp, rp] = yield* Channel.newChan(Schema.Int)
+          for (let i = 0; i < 5; i++) yield* Process.send(doubler, new Ask({ n: i, reply: sp }))
+          const out: Array<number> = []
+          for (let i = 0; i < 5; i++) out.push(yield* Channel.receiveChan(rp))
+          return out
+        })
+      )
+      assert.deepStrictEqual(got, [0, 2, 4, 6, 8])
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+})
