@@ -30,14 +30,16 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Fiber, Option, Schema } from "effect"
+import { ProcessInfo, ProcessInfoReply, RegisterReply, WhereIsReply } from "./internal/closure.ts"
 import { CurrentProcess, type ProcessService } from "./internal/context.ts"
 import { type Entry, type Hit, type Matcher, NoMatch } from "./internal/mailbox.ts"
 import { type CatchFrame, type LocalNode, type ProcessState, schemaMatcher } from "./internal/node.ts"
 import { start } from "./internal/spawn.ts"
 import * as Message from "./Message.ts"
 import type { NodeId } from "./NodeId.ts"
-import { type MonitorRef, ProcessLinkException } from "./Notification.ts"
+import { type MonitorRef, NodeMonitorNotification, ProcessLinkException } from "./Notification.ts"
 import { ProcessId } from "./ProcessId.ts"
+import * as Protocol from "./Protocol.ts"
 
 /** @since 0.1.0 */
 export type { ProcessService }
@@ -515,16 +517,16 @@ const registerWith = (
 ): Effect.Effect<void, AlreadyRegistered | NotRegistered | ProcessNotAlive> =>
   Effect.suspend((): Effect.Effect<void, AlreadyRegistered | NotRegistered | ProcessNotAlive> => {
     const existing = node.registry.get(name)
-    if (!replace && existing !== undefined) return Effect.fail(new AlreadyRegistered({ name, pid: existing }))
-    if (replace && existing === undefined) return Effect.fail(new NotRegistered({ name }))
-    if (node.isLocal(pid)) {
-      const target = node.lookup(pid)
-      if (target === undefined || !target.alive) return Effect.fail(new ProcessNotAlive({ pid }))
-      target.names.add(name)
+    switch (node.registerName(name, pid, replace)) {
+      case "taken":
+        return Effect.fail(new AlreadyRegistered({ name, pid: existing! }))
+      case "missing":
+        return Effect.fail(new NotRegistered({ name }))
+      case "dead":
+        return Effect.fail(new ProcessNotAlive({ pid }))
+      case undefined:
+        return Effect.void
     }
-    if (existing !== undefined) node.lookup(existing)?.names.delete(name)
-    node.registry.set(name, pid)
-    return Effect.void
   })
 
 /**
@@ -532,13 +534,7 @@ const registerWith = (
  * @since 0.1.0
  */
 export const unregister = (name: string): Effect.Effect<void, NotRegistered, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
-    const pid = s.node.registry.get(name)
-    if (pid === undefined) return Effect.fail(new NotRegistered({ name }))
-    s.node.registry.delete(name)
-    s.node.lookup(pid)?.names.delete(name)
-    return Effect.void
-  })
+  Effect.flatMap(current, (s) => (s.node.unregisterName(name) ? Effect.void : Effect.fail(new NotRegistered({ name }))))
 
 /**
  * The pid registered under `name` on this node.
@@ -551,26 +547,70 @@ export const whereis = (name: string): Effect.Effect<Option.Option<ProcessId>, n
 // introspection
 
 /**
- * What is known of a live process: its node, registered names, mailbox length, the pids it links
- * to and the monitors it holds. `None` if it is not alive.
- * @since 0.1.0
- */
-export interface ProcessInfo {
-  readonly node: NodeId
-  readonly registeredNames: ReadonlyArray<string>
-  readonly messageQueueLength: number
-  readonly links: ReadonlyArray<ProcessId>
-  readonly monitors: ReadonlyArray<readonly [ProcessId, MonitorRef]>
-}
-
-/**
- * Information about a live process on this node; `None` for a dead pid.
+ * Information about a live process, on this node or another; `None` for a dead pid (or when its
+ * node cannot be reached).
  * @since 0.1.0
  */
 export const getProcessInfo = (pid: ProcessId): Effect.Effect<Option.Option<ProcessInfo>, never, CurrentProcess> =>
-  withState((s) => {
-    const target = s.node.lookup(pid)
-    return target === undefined || !target.alive ? Option.none() : Option.some(s.node.info(target))
+  Effect.flatMap(current, (s) => {
+    if (s.node.isLocal(pid)) return Effect.succeed(Option.fromNullishOr(s.node.infoOf(pid)))
+    return Effect.gen(function* () {
+      const nodeRef = s.node.monitorNode(s, pid.node, yield* s.node.reach(pid.node))
+      const id = s.nextRef++
+      s.node.request(pid.node, new Protocol.GetInfo({ requester: s.self, id, pid }))
+      return yield* receiveWait(
+        matchIf(
+          ProcessInfoReply,
+          (r) => r.id === id,
+          (r) => Effect.succeed(Option.fromNullishOr(r.info))
+        ),
+        matchIf(
+          NodeMonitorNotification,
+          (n) => n.ref.id === nodeRef.id,
+          () => Effect.succeed(Option.none<ProcessInfo>())
+        )
+      ).pipe(Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, nodeRef))))
+    })
   })
 
-export { ProcessLinkException }
+// -----------------------------------------------------------------------------------------------
+// the registries of other nodes
+
+/**
+ * Ask `node` for the pid registered as `name`; a `WhereIsReply` arrives in the mailbox.
+ * @since 0.1.0
+ */
+export const whereisRemoteAsync = (node: NodeId, name: string): Effect.Effect<void, never, CurrentProcess> =>
+  withState((s) => s.node.request(node, new Protocol.WhereIs({ requester: s.self, name })))
+
+/**
+ * Ask `node` to register `pid` as `name`; a `RegisterReply` arrives in the mailbox.
+ * @since 0.1.0
+ */
+export const registerRemoteAsync = (
+  node: NodeId,
+  name: string,
+  pid: ProcessId
+): Effect.Effect<void, never, CurrentProcess> =>
+  withState((s) => s.node.request(node, new Protocol.Register({ requester: s.self, name, pid })))
+
+/**
+ * Send a message to the process registered as `name` on `node`; dropped if there is none.
+ * @since 0.1.0
+ */
+export const nsendRemote = (
+  node: NodeId,
+  name: string,
+  message: Message.Sendable
+): Effect.Effect<void, never, CurrentProcess> =>
+  Effect.flatMap(current, (s) => {
+    const bad = invalid(message)
+    if (bad !== undefined) return bad
+    s.node.request(
+      node,
+      new Protocol.NSend({ name, from: s.self, key: Message.keyOf(message), payload: Message.encode(message) })
+    )
+    return Effect.void
+  })
+
+export { ProcessInfo, ProcessLinkException, RegisterReply, WhereIsReply }

@@ -15,6 +15,7 @@
  */
 import { Schema } from "effect"
 import { SchemaBinary } from "effect/encoding"
+import { Closure, ProcessInfoReply, RegisterReply, SpawnRef, WhereIsReply } from "./internal/closure.ts"
 import { DiedReason, MonitorRef } from "./Notification.ts"
 import { ProcessId } from "./ProcessId.ts"
 
@@ -72,6 +73,51 @@ export class Kill extends Schema.TaggedClass<Kill>()("Kill", {
   reason: Schema.String
 }) {}
 
+/** Start `closure` for `ref.requester`; with `call`, the process sends its result back. @since 0.1.0 */
+export class Spawn extends Schema.TaggedClass<Spawn>()("Spawn", {
+  ref: SpawnRef,
+  closure: Closure,
+  call: Schema.Boolean
+}) {}
+
+/** The answer to `Spawn`: the new pid, or why there is none. @since 0.1.0 */
+export class SpawnReply extends Schema.TaggedClass<SpawnReply>()("SpawnReply", {
+  ref: SpawnRef,
+  pid: Schema.NullOr(ProcessId),
+  error: Schema.NullOr(Schema.String)
+}) {}
+
+/** A message for the process registered as `name` on the receiving node. @since 0.1.0 */
+export class NSend extends Schema.TaggedClass<NSend>()("NSend", {
+  name: Schema.String,
+  from: Schema.NullOr(ProcessId),
+  key: Schema.String,
+  payload: Schema.Uint8Array
+}) {}
+
+/** Look up `name` in the receiving node's registry for `requester`. @since 0.1.0 */
+export class WhereIs extends Schema.TaggedClass<WhereIs>()("WhereIs", { requester: ProcessId, name: Schema.String }) {}
+
+/** Register `pid` as `name` in the receiving node's registry for `requester`. @since 0.1.0 */
+export class Register extends Schema.TaggedClass<Register>()("Register", {
+  requester: ProcessId,
+  name: Schema.String,
+  pid: ProcessId
+}) {}
+
+/** Ask for `ProcessInfo` of `pid`. @since 0.1.0 */
+export class GetInfo extends Schema.TaggedClass<GetInfo>()("GetInfo", {
+  requester: ProcessId,
+  id: Schema.Int,
+  pid: ProcessId
+}) {}
+
+/** A reply for `requester`'s mailbox (WhereIsReply, RegisterReply, ProcessInfoReply). @since 0.1.0 */
+export class Reply extends Schema.TaggedClass<Reply>()("Reply", {
+  requester: ProcessId,
+  message: Schema.Union([WhereIsReply, RegisterReply, ProcessInfoReply])
+}) {}
+
 /** The sending node is shutting down; everything it said before this frame has arrived. @since 0.1.0 */
 export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", {}) {}
 
@@ -79,7 +125,25 @@ export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", {}) {}
  * Every frame of the protocol.
  * @since 0.1.0
  */
-export const Frame = Schema.Union([Send, SendChan, Link, Unlink, Monitor, Unmonitor, Died, Exit, Kill, Goodbye])
+export const Frame = Schema.Union([
+  Send,
+  SendChan,
+  Link,
+  Unlink,
+  Monitor,
+  Unmonitor,
+  Died,
+  Exit,
+  Kill,
+  Spawn,
+  SpawnReply,
+  NSend,
+  WhereIs,
+  Register,
+  GetInfo,
+  Reply,
+  Goodbye
+])
 /** @since 0.1.0 */
 export type Frame = typeof Frame.Type
 

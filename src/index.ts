@@ -20,4 +20,6 @@ export * as ProcessId from "./ProcessId.ts"
 /** @since 0.1.0 */
 export * as Protocol from "./Protocol.ts"
 /** @since 0.1.0 */
+export * as Remote from "./Remote.ts"
+/** @since 0.1.0 */
 export * as Transport from "./Transport.ts"

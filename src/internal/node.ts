@@ -4,7 +4,7 @@
  * and monitors. Everything here is synchronous; the public modules wrap it in effects.
  * @internal
  */
-import { Cause, type Context, Effect, Exit, type Fiber, Option, type Schema, type Scope } from "effect"
+import { Cause, Context, Effect, Exit, type Fiber, Option, Schema, type Scope } from "effect"
 import * as Message from "../Message.ts"
 import { NodeId } from "../NodeId.ts"
 import {
@@ -22,9 +22,24 @@ import {
 import { ProcessId, key as pidKey } from "../ProcessId.ts"
 import * as Protocol from "../Protocol.ts"
 import type { EndPoint, TransportEvent } from "../Transport.ts"
-import type { NodeService, ProcessService } from "./context.ts"
+import {
+  CallFailed,
+  CallReply,
+  type Closure,
+  type Definition,
+  DidSpawn,
+  ProcessInfo,
+  ProcessInfoReply,
+  RegisterReply,
+  RemoteTable,
+  SpawnFailed,
+  type SpawnRef,
+  WhereIsReply
+} from "./closure.ts"
+import type { CurrentProcess, NodeService, ProcessService } from "./context.ts"
 import { BadPayload, type Entry, Mailbox, type Matcher, NoMatch } from "./mailbox.ts"
 import { type ChannelBuffer, Empty } from "./port.ts"
+import { start as startProcess } from "./spawn.ts"
 
 /** Why a process is being stopped from outside. */
 export type Signal =
@@ -139,6 +154,10 @@ export class LocalNode implements NodeService {
   private nextId = 1
   closing = false
   private readonly runFork: <A, E>(effect: Effect.Effect<A, E>) => void
+  private readonly runSync: <A, E>(effect: Effect.Effect<A, E>) => A
+  readonly table: ReadonlyMap<string, Definition>
+  /** the pseudo-pid the node uses to watch the remote pids in its registry */
+  readonly registryWatcher: ProcessId
 
   readonly endpoint: EndPoint | undefined
   readonly scope: Scope.Scope
@@ -152,6 +171,9 @@ export class LocalNode implements NodeService {
     this.runFork = (effect) => {
       run(effect)
     }
+    this.runSync = Effect.runSyncWith(context)
+    this.table = Option.getOrElse(Context.getOption(context, RemoteTable), () => new Map<string, Definition>())
+    this.registryWatcher = new ProcessId({ node: this.nodeId, incarnation: this.incarnation, id: 0 })
   }
 
   private log(message: string): void {
@@ -361,7 +383,128 @@ export class LocalNode implements NodeService {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // remote spawn
+
+  definition(name: string): Definition | undefined {
+    return this.table.get(name)
+  }
+
+  spawnRemote(ref: SpawnRef, node: NodeId, closure: Closure, call: boolean): void {
+    if (node.address === this.address) this.spawnClosure(ref, closure, call)
+    else this.sendFrame(node.address, new Protocol.Spawn({ ref, closure, call }))
+  }
+
+  /** start a closure from the table for `ref.requester` and tell it the pid (or why not) */
+  private spawnClosure(ref: SpawnRef, closure: Closure, call: boolean): void {
+    const definition = this.table.get(closure.name)
+    if (definition === undefined) {
+      this.log(`refused to spawn ${JSON.stringify(closure.name)} for ${ref.requester}: not in this node's RemoteTable`)
+      return this.spawnReply(ref, undefined, `unknown closure ${JSON.stringify(closure.name)}`)
+    }
+    const body = definition.instantiate(closure.env)
+    if (Option.isNone(body)) {
+      this.log(`refused to spawn ${JSON.stringify(closure.name)} for ${ref.requester}: the environment does not decode`)
+      return this.spawnReply(ref, undefined, `the environment of ${JSON.stringify(closure.name)} does not decode`)
+    }
+    if (this.closing) return this.spawnReply(ref, undefined, "the node is shutting down")
+    const program = call ? this.callWrapper(ref, definition, body.value) : body.value
+    const [state] = this.runSync(startProcess(this, program as Effect.Effect<unknown, unknown, CurrentProcess>))
+    this.spawnReply(ref, state.self, undefined)
+  }
+
+  private callWrapper(ref: SpawnRef, definition: Definition, body: Effect.Effect<unknown, unknown, unknown>) {
+    const result = definition.result
+    return Effect.matchCauseEffect(body, {
+      onSuccess: (value) =>
+        Effect.sync(() => {
+          if (result === undefined) {
+            this.send(undefined, ref.requester, new CallFailed({ ref, reason: "the closure has no result schema" }))
+            return
+          }
+          const payload = Schema.encodeSync(Message.infoOf(result).codec())(value)
+          this.send(undefined, ref.requester, new CallReply({ ref, key: Message.keyOf(value), payload }))
+        }),
+      onFailure: (cause) =>
+        Effect.sync(() => {
+          const error = Cause.findErrorOption(cause)
+          const reason = Option.isSome(error) ? describeError(error.value) : Cause.pretty(cause).split("\n")[0]!
+          this.send(undefined, ref.requester, new CallFailed({ ref, reason }))
+        })
+    })
+  }
+
+  private spawnReply(ref: SpawnRef, pid: ProcessId | undefined, error: string | undefined): void {
+    if (this.isLocal(ref.requester)) {
+      const w = this.lookup(ref.requester)
+      if (w === undefined) return
+      const message =
+        pid !== undefined ? new DidSpawn({ ref, pid }) : new SpawnFailed({ ref, reason: error ?? "unknown" })
+      w.mailbox.push(message._tag, message, undefined, undefined)
+      return
+    }
+    this.sendFrame(ref.requester.node.address, new Protocol.SpawnReply({ ref, pid: pid ?? null, error: error ?? null }))
+  }
+
+  /** deliver a library reply to a process of this node, or send it to its node */
+  reply(requester: ProcessId, message: WhereIsReply | RegisterReply | ProcessInfoReply): void {
+    if (this.isLocal(requester)) this.lookup(requester)?.mailbox.push(message._tag, message, undefined, undefined)
+    else this.sendFrame(requester.node.address, new Protocol.Reply({ requester, message }))
+  }
+
+  /** ask another node's registry or process table; the reply arrives in the requester's mailbox */
+  request(node: NodeId, frame: Protocol.WhereIs | Protocol.Register | Protocol.GetInfo | Protocol.NSend): void {
+    if (node.address === this.address) this.handle(this.address, frame)
+    else this.sendFrame(node.address, frame)
+  }
+
+  infoOf(pid: ProcessId): ProcessInfo | null {
+    const target = this.lookup(pid)
+    if (target === undefined || !target.alive) return null
+    const info = this.info(target)
+    return new ProcessInfo({
+      node: info.node,
+      registeredNames: [...info.registeredNames],
+      messageQueueLength: info.messageQueueLength,
+      links: [...info.links],
+      monitors: info.monitors.map(([p, r]) => [p, r] as const)
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // registry
+
+  /** register `pid` as `name`; returns the reason it cannot be done, or undefined */
+  registerName(name: string, pid: ProcessId, replace: boolean): "taken" | "missing" | "dead" | undefined {
+    const existing = this.registry.get(name)
+    if (!replace && existing !== undefined) return "taken"
+    if (replace && existing === undefined) return "missing"
+    if (this.isLocal(pid)) {
+      const target = this.lookup(pid)
+      if (target === undefined || !target.alive) return "dead"
+      target.names.add(name)
+    } else {
+      // watch the remote pid so the name goes away when it dies
+      const ref = new MonitorRef({ watcher: this.registryWatcher, id: this.nextRegistryRef++ })
+      this.sendFrame(pid.node.address, new Protocol.Monitor({ ref, to: pid }))
+    }
+    if (existing !== undefined) this.lookup(existing)?.names.delete(name)
+    this.registry.set(name, pid)
+    return undefined
+  }
+
+  private nextRegistryRef = 0
+
+  unregisterName(name: string): boolean {
+    const pid = this.registry.get(name)
+    if (pid === undefined) return false
+    this.registry.delete(name)
+    this.lookup(pid)?.names.delete(name)
+    return true
+  }
+
+  private forgetNames(pred: (pid: ProcessId) => boolean): void {
+    for (const [name, pid] of this.registry) if (!this.isLocal(pid) && pred(pid)) this.registry.delete(name)
+  }
 
   unregisterPid(state: ProcessState): void {
     for (const name of state.names) {
@@ -454,7 +597,7 @@ export class LocalNode implements NodeService {
     this.handle(event.from, frame)
   }
 
-  private handle(from: string, frame: Protocol.Frame): void {
+  handle(from: string, frame: Protocol.Frame): void {
     switch (frame._tag) {
       case "Send": {
         this.lookup(frame.to)?.mailbox.push(frame.key, undefined, frame.payload, frame.from ?? undefined)
@@ -494,6 +637,10 @@ export class LocalNode implements NodeService {
         return
       }
       case "Died": {
+        if (frame.watcher.id === 0 && this.isLocal(frame.watcher)) {
+          this.forgetNames((pid) => pidKey(pid) === pidKey(frame.pid))
+          return
+        }
         const w = this.lookup(frame.watcher)
         if (w === undefined) return
         if (frame.ref !== null) {
@@ -520,6 +667,42 @@ export class LocalNode implements NodeService {
         if (t !== undefined) this.interrupt(t, { _tag: "Kill", from: frame.from, reason: frame.reason })
         return
       }
+      case "Spawn": {
+        this.spawnClosure(frame.ref, frame.closure, frame.call)
+        return
+      }
+      case "SpawnReply": {
+        this.spawnReply(frame.ref, frame.pid ?? undefined, frame.error ?? undefined)
+        return
+      }
+      case "NSend": {
+        const pid = this.registry.get(frame.name)
+        if (pid === undefined) return
+        if (this.isLocal(pid))
+          this.lookup(pid)?.mailbox.push(frame.key, undefined, frame.payload, frame.from ?? undefined)
+        else this.forwardEncoded(frame.from ?? undefined, pid, frame.key, frame.payload)
+        return
+      }
+      case "WhereIs": {
+        this.reply(frame.requester, new WhereIsReply({ name: frame.name, pid: this.registry.get(frame.name) ?? null }))
+        return
+      }
+      case "Register": {
+        const error = this.registerName(frame.name, frame.pid, false)
+        this.reply(
+          frame.requester,
+          new RegisterReply({ name: frame.name, ok: error === undefined, error: error ?? null })
+        )
+        return
+      }
+      case "GetInfo": {
+        this.reply(frame.requester, new ProcessInfoReply({ id: frame.id, info: this.infoOf(frame.pid) }))
+        return
+      }
+      case "Reply": {
+        this.lookup(frame.requester)?.mailbox.push(frame.message._tag, frame.message, undefined, undefined)
+        return
+      }
       case "Goodbye": {
         this.peerDown(from, diedNodeDown)
         return
@@ -533,6 +716,7 @@ export class LocalNode implements NodeService {
   }
 
   private peerDown(peer: string, nodeReason: DiedReason): void {
+    this.forgetNames((pid) => pid.node.address === peer)
     for (const state of [...this.processes.values()]) {
       for (const [id, m] of state.monitors) {
         if (m.target.node.address !== peer) continue

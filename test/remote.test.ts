@@ -1,0 +1,182 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Option, Schema } from "effect"
+import { Node, NodeId, Notification, Process, ProcessId, Remote, Transport } from "../src/index.ts"
+import { captureLogs, runOn } from "./helpers.ts"
+
+class Never extends Schema.TaggedClass<Never>()("Never", {}) {}
+class Boom extends Schema.TaggedError<Boom>()("Boom", { why: Schema.String }) {}
+
+const square = Remote.define("square", Schema.Int, (n) => Effect.succeed(n * n), Schema.Int)
+const failing = Remote.define("failing", Schema.String, (why) => Effect.fail(new Boom({ why })), Schema.Int)
+const echoTo = Remote.define("echoTo", ProcessId.ProcessId, (to) =>
+  Effect.forever(Effect.flatMap(Process.expect(Schema.String), (s) => Process.send(to, `echo ${s}`)))
+)
+const waiter = Remote.define("waiter", Schema.Null, () => Process.expect(Never))
+const table = Remote.table(square, failing, echoTo, waiter)
+
+const expectNotification = Process.expect(Notification.ProcessMonitorNotification)
+
+const twoNodes = Effect.gen(function* () {
+  const a = yield* Node.make({ name: "a" })
+  const b = yield* Node.make({ name: "b" })
+  return { a, b }
+})
+
+const env = Layer.merge(Transport.layerMemory, table)
+
+describe("remote spawn and call", () => {
+  it.effect("spawn a closure on another node and talk to it", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const pid = yield* Remote.spawn(b.nodeId, echoTo(yield* Process.self))
+          assert.strictEqual(pid.node.address, b.nodeId.address)
+          yield* Process.send(pid, "hello")
+          assert.strictEqual(yield* Process.expect(Schema.String), "echo hello")
+          yield* Process.kill(pid, "done")
+        })
+      )
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("call returns the Schema-typed result; a failing body is a CallError", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          assert.strictEqual(yield* Remote.call(b.nodeId, square(12)), 144)
+          assert.strictEqual(yield* Remote.call(a.nodeId, square(3)), 9, "call on the own node works too")
+          const e = yield* Effect.flip(Remote.call(b.nodeId, failing("no")))
+          assert.strictEqual(e._tag, "CallError")
+          assert.include(e.message, "Boom")
+        })
+      )
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("an unknown closure name and an env that does not decode are SpawnErrors; the node keeps serving", () =>
+    Effect.gen(function* () {
+      const logs: Array<string> = []
+      yield* Effect.gen(function* () {
+        const { a, b } = yield* twoNodes
+        yield* runOn(a)(
+          Effect.gen(function* () {
+            const unknown = yield* Effect.flip(
+              Remote.spawn(b.nodeId, new Remote.Closure({ name: "nope", env: new Uint8Array() }))
+            )
+            assert.strictEqual(unknown._tag, "SpawnError")
+            assert.include(unknown.reason, "unknown closure")
+            const badEnv = yield* Effect.flip(
+              Remote.spawn(b.nodeId, new Remote.Closure({ name: "square", env: new Uint8Array([255, 1, 2]) }))
+            )
+            assert.include(badEnv.reason, "does not decode")
+            assert.strictEqual(yield* Remote.call(b.nodeId, square(5)), 25)
+          })
+        )
+      }).pipe(Effect.provide(Layer.merge(env, captureLogs(logs))))
+      assert.isTrue(logs.some((l) => l.includes("refused to spawn") && l.includes("nope")))
+    })
+  )
+
+  it.effect("spawn on a node that cannot be reached fails instead of hanging", () =>
+    Effect.gen(function* () {
+      const { a } = yield* twoNodes
+      const e = yield* runOn(a)(Effect.flip(Remote.spawn(NodeId.make("mem:nowhere"), square(1))))
+      assert.strictEqual(e._tag, "SpawnError")
+      assert.include(e.reason, "unreachable")
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("spawnAsync, spawnMonitor and spawnLink across nodes", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const ref = yield* Remote.spawnAsync(b.nodeId, waiter(null))
+          const did = yield* Process.expect(Remote.DidSpawn)
+          assert.strictEqual(did.ref.id, ref.id)
+          const [pid, mref] = yield* Remote.spawnMonitor(b.nodeId, waiter(null))
+          yield* Process.send(pid, new Never())
+          const n = yield* expectNotification
+          assert.strictEqual(n.ref.id, mref.id)
+          assert.strictEqual(n.reason._tag, "DiedNormal")
+          const me = yield* Process.self
+          const [linker] = yield* Process.spawnMonitor(
+            Effect.gen(function* () {
+              const child = yield* Remote.spawnLink(b.nodeId, waiter(null))
+              yield* Process.send(me, child)
+              yield* Process.expect(Never)
+            })
+          )
+          const child = yield* Process.expect(ProcessId.ProcessId)
+          yield* Process.send(child, new Never())
+          const ln = yield* expectNotification
+          assert.isTrue(ProcessId.equals(ln.pid, linker))
+          assert.include((ln.reason as Notification.DiedException).error, "ProcessLinkException")
+          yield* Process.kill(did.pid, "done")
+        })
+      )
+    }).pipe(Effect.provide(env))
+  )
+})
+
+describe("registry across nodes", () => {
+  it.effect("registerRemoteAsync, whereisRemoteAsync, nsendRemote; names of remote pids go when they die", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const me = yield* Process.self
+          const echo = yield* Remote.spawn(b.nodeId, echoTo(me))
+          yield* Process.registerRemoteAsync(b.nodeId, "echo", echo)
+          const r = yield* Process.expect(Process.RegisterReply)
+          assert.isTrue(r.ok)
+          yield* Process.registerRemoteAsync(b.nodeId, "echo", echo)
+          const again = yield* Process.expect(Process.RegisterReply)
+          assert.isFalse(again.ok)
+          assert.strictEqual(again.error, "taken")
+          yield* Process.whereisRemoteAsync(b.nodeId, "echo")
+          const w = yield* Process.expect(Process.WhereIsReply)
+          assert.isTrue(w.pid !== null && ProcessId.equals(w.pid, echo))
+          yield* Process.nsendRemote(b.nodeId, "echo", "via name")
+          assert.strictEqual(yield* Process.expect(Schema.String), "echo via name")
+
+          // a local name for a remote pid
+          yield* Process.register("remote-echo", echo)
+          yield* Process.nsend("remote-echo", "local name")
+          assert.strictEqual(yield* Process.expect(Schema.String), "echo local name")
+          yield* Process.monitor(echo)
+          yield* Process.kill(echo, "bye")
+          yield* expectNotification
+          // the Died for the registry's own monitor arrives in order after ours
+          yield* Process.whereisRemoteAsync(b.nodeId, "echo")
+          assert.isNull((yield* Process.expect(Process.WhereIsReply)).pid)
+          assert.isTrue(Option.isNone(yield* Process.whereis("remote-echo")))
+        })
+      )
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("getProcessInfo of a remote pid; None when it is dead or its node is gone", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const pid = yield* Remote.spawn(b.nodeId, waiter(null))
+          yield* Process.registerRemoteAsync(b.nodeId, "w", pid)
+          yield* Process.expect(Process.RegisterReply)
+          const info = Option.getOrThrow(yield* Process.getProcessInfo(pid))
+          assert.strictEqual(info.node.address, b.nodeId.address)
+          assert.deepStrictEqual(info.registeredNames, ["w"])
+          yield* Process.monitor(pid)
+          yield* Process.send(pid, new Never())
+          yield* expectNotification
+          assert.isTrue(Option.isNone(yield* Process.getProcessInfo(pid)))
+          const gone = new ProcessId.ProcessId({ node: NodeId.make("mem:gone"), incarnation: 1, id: 1 })
+          assert.isTrue(Option.isNone(yield* Process.getProcessInfo(gone)))
+        })
+      )
+    }).pipe(Effect.provide(env))
+  )
+})
