@@ -399,14 +399,19 @@ export class LocalNode implements NodeService {
     const definition = this.table.get(closure.name)
     if (definition === undefined) {
       this.log(`refused to spawn ${JSON.stringify(closure.name)} for ${ref.requester}: not in this node's RemoteTable`)
-      return this.spawnReply(ref, undefined, `unknown closure ${JSON.stringify(closure.name)}`)
+      this.spawnReply(ref, undefined, `unknown closure ${JSON.stringify(closure.name)}`)
+      return
     }
     const body = definition.instantiate(closure.env)
     if (Option.isNone(body)) {
       this.log(`refused to spawn ${JSON.stringify(closure.name)} for ${ref.requester}: the environment does not decode`)
-      return this.spawnReply(ref, undefined, `the environment of ${JSON.stringify(closure.name)} does not decode`)
+      this.spawnReply(ref, undefined, `the environment of ${JSON.stringify(closure.name)} does not decode`)
+      return
     }
-    if (this.closing) return this.spawnReply(ref, undefined, "the node is shutting down")
+    if (this.closing) {
+      this.spawnReply(ref, undefined, "the node is shutting down")
+      return
+    }
     const program = call ? this.callWrapper(ref, definition, body.value) : body.value
     const [state] = this.runSync(startProcess(this, program as Effect.Effect<unknown, unknown, CurrentProcess>))
     this.spawnReply(ref, state.self, undefined)
