@@ -102,8 +102,16 @@ export const schemaOf = (value: unknown): Schema.Top | undefined => {
  * Check that a value can be sent: it has a schema.
  * @since 0.1.0
  */
-export const validate = (value: unknown): InvalidMessage | undefined =>
-  schemaOf(value) === undefined ? new InvalidMessage({ description: describe(value) }) : undefined
+export const validate = (value: unknown): InvalidMessage | undefined => {
+  if (typeof value === "object" && value !== null && validClasses.has(value.constructor)) return undefined
+  const schema = schemaOf(value)
+  if (schema === undefined) return new InvalidMessage({ description: describe(value) })
+  if (typeof value === "object" && value !== null) validClasses.add(value.constructor)
+  return undefined
+}
+
+/** constructors already seen to be schemas (the check runs on every send) */
+const validClasses = new WeakSet<object>()
 
 const describe = (value: unknown): string => {
   if (typeof value !== "object" || value === null) return typeof value

@@ -303,7 +303,12 @@ const matchersOf = (schema: Schema.Top): ReadonlyArray<Matcher> => {
  * @since 0.1.0
  */
 export const expect = <A>(schema: Schema.Schema<A>): Effect.Effect<A, never, CurrentProcess> =>
-  Effect.map(receiveHit(matchersOf(schema)), (hit) => hit.value as A)
+  Effect.flatMap(current, (s) => {
+    const matchers = matchersOf(schema)
+    const hit = s.mailbox.takeNow(matchers)
+    if (hit !== undefined) return Effect.succeed(hit.value as A)
+    return Effect.map(takeHit(s, matchers), (h) => h.value as A)
+  })
 
 /**
  * `expect` with a timeout (`0` polls).

@@ -163,6 +163,23 @@ describe("send and expect", () => {
     })
   )
 
+  it.effect("a relay through 5,000 waiting processes neither overflows the stack nor loses the token", () =>
+    run(
+      Effect.gen(function* () {
+        let next = yield* Process.self
+        for (let i = 0; i < 5000; i++) {
+          const to = next
+          next = yield* Process.spawnLocal(
+            Effect.flatMap(Process.expect(Schema.Number), (n) => Process.send(to, n + 1))
+          )
+        }
+        yield* Effect.yieldNow
+        yield* Process.send(next, 0)
+        assert.strictEqual(yield* Process.expect(Schema.Number), 5000)
+      })
+    )
+  )
+
   it.effect("send to a dead pid is dropped and never fails", () =>
     run(
       Effect.gen(function* () {

@@ -54,6 +54,15 @@ export interface Hit {
   readonly value: unknown
 }
 
+const unionOfKeys = (matchers: ReadonlyArray<Matcher>): ReadonlySet<string> | undefined => {
+  const union = new Set<string>()
+  for (const m of matchers) {
+    if (m.keys === undefined) return undefined
+    for (const k of m.keys) union.add(k)
+  }
+  return union
+}
+
 interface KeyList {
   head: Entry | undefined
   tail: Entry | undefined
@@ -158,14 +167,7 @@ export class Mailbox {
   /** the oldest message that any matcher accepts, and the first matcher that accepts it */
   find(matchers: ReadonlyArray<Matcher>): Hit | undefined {
     if (this.size === 0) return undefined
-    let keys: Set<string> | undefined = new Set()
-    for (const m of matchers) {
-      if (m.keys === undefined) {
-        keys = undefined
-        break
-      }
-      for (const k of m.keys) keys.add(k)
-    }
+    const keys = matchers.length === 1 ? matchers[0]!.keys : unionOfKeys(matchers)
     if (keys === undefined) {
       for (let e = this.head; e !== undefined; ) {
         const next = e.next
@@ -175,49 +177,63 @@ export class Mailbox {
       }
       return undefined
     }
-    const cursors: Array<Entry | undefined> = []
+    const cursors: Array<Entry> = []
     for (const k of keys) {
-      const list = this.byKey.get(k)
-      if (list !== undefined) cursors.push(list.head)
+      const head = this.byKey.get(k)?.head
+      if (head !== undefined) cursors.push(head)
     }
+    if (cursors.length === 0) return undefined
     if (cursors.length === 1) {
-      for (let e = cursors[0]; e !== undefined; ) {
-        const next = e.knext
+      for (let e: Entry | undefined = cursors[0]; e !== undefined; ) {
+        const next: Entry | undefined = e.knext
         const hit = this.test(e, matchers)
         if (hit !== undefined) return hit
         e = next
       }
       return undefined
     }
+    // several keys: walk their lists merged by arrival order
+    const merged: Array<Entry | undefined> = cursors
     while (true) {
       let best = -1
-      for (let c = 0; c < cursors.length; c++) {
-        const e = cursors[c]
-        if (e !== undefined && (best < 0 || e.seq < cursors[best]!.seq)) best = c
+      for (let c = 0; c < merged.length; c++) {
+        const e = merged[c]
+        if (e !== undefined && (best < 0 || e.seq < merged[best]!.seq)) best = c
       }
       if (best < 0) return undefined
-      const e = cursors[best]!
-      cursors[best] = e.knext
+      const e = merged[best]!
+      merged[best] = e.knext
       const hit = this.test(e, matchers)
       if (hit !== undefined) return hit
     }
   }
 
-  /** find, or wait for, the oldest accepted message; it stays in the mailbox until `remove` */
+  /**
+   * Find, or wait for, the oldest accepted message; it stays in the mailbox until `remove`.
+   * A waiting fiber is woken through its scheduler, never on the sender's stack: a chain of
+   * processes that each receive and send on cannot overflow the stack, and a sender can queue
+   * several messages before the receiver runs.
+   */
   await(matchers: ReadonlyArray<Matcher>): Effect.Effect<Hit> {
-    return Effect.callback<Hit>((resume) => {
-      const hit = this.find(matchers)
-      if (hit !== undefined) {
-        resume(Effect.succeed(hit))
-        return
-      }
-      const waiter: Waiter = { matchers, resume: (h) => resume(Effect.succeed(h)) }
-      this.waiters.push(waiter)
-      return Effect.sync(() => {
-        const i = this.waiters.indexOf(waiter)
-        if (i >= 0) this.waiters.splice(i, 1)
+    return Effect.withFiber((fiber) =>
+      Effect.callback<Hit>((resume) => {
+        const hit = this.find(matchers)
+        if (hit !== undefined) {
+          resume(Effect.succeed(hit))
+          return
+        }
+        const dispatcher = fiber.currentDispatcher
+        const waiter: Waiter = {
+          matchers,
+          resume: (h) => dispatcher.scheduleTask(() => resume(Effect.succeed(h)), 0)
+        }
+        this.waiters.push(waiter)
+        return Effect.sync(() => {
+          const i = this.waiters.indexOf(waiter)
+          if (i >= 0) this.waiters.splice(i, 1)
+        })
       })
-    })
+    )
   }
 
   /** a message, removed, or undefined: the non-blocking form used by polls */

@@ -785,19 +785,40 @@ const flushNotification = (mailbox: Mailbox, ref: MonitorRef): void => {
   mailbox.takeNow([matcher])
 }
 
+const primitiveKeys: ReadonlySet<string> = new Set([
+  "string",
+  "number",
+  "boolean",
+  "bigint",
+  "null",
+  "Uint8Array",
+  "object",
+  "other"
+])
+
 /** a matcher for a schema, with an optional guard */
 export const schemaMatcher = <A>(schema: Schema.Schema<A>, guard?: (a: A) => boolean): Matcher => {
   const info = Message.infoOf(schema)
+  const isClass = typeof schema === "function" && schema.ast._tag === "Declaration" && "fields" in schema
   return {
     keys: info.keys,
     test: (entry) => {
       let value: unknown
       if (entry.payload === undefined) {
-        if (!info.is(entry.value)) return NoMatch
+        // a class instance was validated when it was made: instanceof is the whole check
+        if (
+          isClass
+            ? !(entry.value instanceof (schema as unknown as abstract new (...args: never) => unknown))
+            : !info.is(entry.value)
+        )
+          return NoMatch
         value = entry.value
       } else {
         const decoded = Message.decode(schema, entry.key, entry.payload)
-        if (Option.isNone(decoded)) return info.keys !== undefined ? BadPayload : NoMatch
+        // a tagged message that does not decode with the schema for its tag is corrupt (or from an
+        // incompatible version): it is dropped. A primitive may just fail a refinement or literal.
+        if (Option.isNone(decoded))
+          return info.keys !== undefined && !primitiveKeys.has(entry.key) ? BadPayload : NoMatch
         value = decoded.value
       }
       return guard === undefined || guard(value as A) ? value : NoMatch

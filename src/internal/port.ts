@@ -114,22 +114,26 @@ export const take = <A>(port: Port<A>): Effect.Effect<A> =>
     const v = port.poll()
     if (v !== Empty) return Effect.succeed(v)
     return Effect.flatMap(
-      Effect.callback<void>((resume) => {
-        let done = false
-        const off = port.subscribe(() => {
-          if (done) return
-          done = true
-          off()
-          resume(Effect.void)
+      Effect.withFiber((fiber) =>
+        Effect.callback<void>((resume) => {
+          let done = false
+          // woken through the scheduler, not on the sender's stack (see Mailbox.await)
+          const dispatcher = fiber.currentDispatcher
+          const off = port.subscribe(() => {
+            if (done) return
+            done = true
+            off()
+            dispatcher.scheduleTask(() => resume(Effect.void), 0)
+          })
+          // a value that arrived between the poll above and the subscription
+          if (port.ready()) {
+            done = true
+            off()
+            resume(Effect.void)
+          }
+          return Effect.sync(off)
         })
-        // a value that arrived between the poll above and the subscription
-        if (port.ready()) {
-          done = true
-          off()
-          resume(Effect.void)
-        }
-        return Effect.sync(off)
-      }),
+      ),
       () => take(port)
     )
   })
