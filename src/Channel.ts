@@ -16,8 +16,7 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Option, Schema } from "effect"
-import { CurrentProcess } from "./internal/context.ts"
-import type { ProcessState } from "./internal/node.ts"
+import { type CurrentProcess, withProcess, withState } from "./internal/context.ts"
 import { ChannelBuffer, Empty, mergeBiased, mergeRoundRobin, type Port, take } from "./internal/port.ts"
 import * as Message from "./Message.ts"
 import { ProcessId } from "./ProcessId.ts"
@@ -65,8 +64,6 @@ export class ReceivePort<out A> {
   }
 }
 
-const current = Effect.service(CurrentProcess) as Effect.Effect<ProcessState, never, CurrentProcess>
-
 /**
  * Create a channel of `schema`'s values, owned by the current process (it goes away when the
  * process dies).
@@ -75,7 +72,7 @@ const current = Effect.service(CurrentProcess) as Effect.Effect<ProcessState, ne
 export const newChan = <A>(
   schema: Schema.Schema<A>
 ): Effect.Effect<readonly [SendPort<A>, ReceivePort<A>], never, CurrentProcess> =>
-  Effect.map(current, (s) => {
+  withState((s) => {
     const index = s.nextChannel++
     const buffer = new ChannelBuffer<A>((key, payload) =>
       Option.getOrElse(Message.decode(schema, key, payload), (): A | Empty => Empty)
@@ -93,7 +90,7 @@ export const sendChan = <A extends Message.Sendable>(
   port: SendPort<A>,
   value: A
 ): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const error = Message.validate(value)
     if (error !== undefined) return Effect.die(error)
     s.node.sendChan(port.pid, port.index, value)

@@ -31,7 +31,7 @@
  */
 import { Duration, Effect, Fiber, Option, Schema } from "effect"
 import { ProcessInfo, ProcessInfoReply, RegisterReply, WhereIsReply } from "./internal/closure.ts"
-import { CurrentProcess, type ProcessService } from "./internal/context.ts"
+import { CurrentProcess, type ProcessService, withProcess, withState } from "./internal/context.ts"
 import { type Entry, type Hit, type Matcher, NoMatch } from "./internal/mailbox.ts"
 import { type CatchFrame, type LocalNode, type ProcessState, schemaMatcher } from "./internal/node.ts"
 import { start } from "./internal/spawn.ts"
@@ -50,9 +50,6 @@ export {
    */
   CurrentProcess as Process
 }
-
-const current = Effect.service(CurrentProcess) as Effect.Effect<ProcessState, never, CurrentProcess>
-const withState = <A>(f: (state: ProcessState) => A): Effect.Effect<A, never, CurrentProcess> => Effect.map(current, f)
 
 // -----------------------------------------------------------------------------------------------
 // errors
@@ -110,7 +107,7 @@ export const getSelfNode: Effect.Effect<NodeId, never, CurrentProcess> = withSta
  * @since 0.1.0
  */
 export const say = (message: string): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => Effect.logInfo(message).pipe(Effect.annotateLogs({ pid: String(s.self) })))
+  withProcess((s) => Effect.logInfo(message).pipe(Effect.annotateLogs({ pid: String(s.self) })))
 
 // -----------------------------------------------------------------------------------------------
 // sending
@@ -126,7 +123,7 @@ const invalid = (value: unknown) => {
  * @since 0.1.0
  */
 export const send = (pid: ProcessId, message: Message.Sendable): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const bad = invalid(message)
     if (bad !== undefined) return bad
     s.node.send(s.self, pid, message)
@@ -138,7 +135,7 @@ export const send = (pid: ProcessId, message: Message.Sendable): Effect.Effect<v
  * @since 0.1.0
  */
 export const nsend = (name: string, message: Message.Sendable): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const pid = s.node.registry.get(name)
     return pid === undefined ? Effect.void : send(pid, message)
   })
@@ -243,7 +240,7 @@ const takeHit = (state: ProcessState, matchers: ReadonlyArray<Matcher>): Effect.
   })
 
 const receiveHit = (matchers: ReadonlyArray<Matcher>): Effect.Effect<Hit, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const hit = s.mailbox.takeNow(matchers)
     return hit !== undefined ? Effect.succeed(hit) : takeHit(s, matchers)
   })
@@ -252,7 +249,7 @@ const receiveHitTimeout = (
   matchers: ReadonlyArray<Matcher>,
   timeout: Duration.Input
 ): Effect.Effect<Option.Option<Hit>, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const hit = s.mailbox.takeNow(matchers)
     if (hit !== undefined) return Effect.succeed(Option.some(hit))
     if (Duration.toMillis(Duration.fromInputUnsafe(timeout)) <= 0) return Effect.succeed(Option.none())
@@ -303,7 +300,7 @@ const matchersOf = (schema: Schema.Top): ReadonlyArray<Matcher> => {
  * @since 0.1.0
  */
 export const expect = <A>(schema: Schema.Schema<A>): Effect.Effect<A, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const matchers = matchersOf(schema)
     const hit = s.mailbox.takeNow(matchers)
     if (hit !== undefined) return Effect.succeed(hit.value as A)
@@ -333,7 +330,7 @@ export const expectTimeout = <A>(
 export const spawnLocal = <A, E, R>(
   process: Effect.Effect<A, E, R>
 ): Effect.Effect<ProcessId, never, CurrentProcess | Exclude<R, CurrentProcess>> =>
-  Effect.flatMap(current, (s) => Effect.map(start(s.node, process), ([child]) => child.self))
+  withProcess((s) => Effect.map(start(s.node, process), ([child]) => child.self))
 
 /**
  * Start a process and link the current process to it (the current process dies when it ends).
@@ -342,7 +339,7 @@ export const spawnLocal = <A, E, R>(
 export const spawnLink = <A, E, R>(
   process: Effect.Effect<A, E, R>
 ): Effect.Effect<ProcessId, never, CurrentProcess | Exclude<R, CurrentProcess>> =>
-  Effect.flatMap(current, (s) =>
+  withProcess((s) =>
     Effect.map(
       start(s.node, process, (child) => s.node.link(s, child.self)),
       ([child]) => child.self
@@ -356,7 +353,7 @@ export const spawnLink = <A, E, R>(
 export const spawnMonitor = <A, E, R>(
   process: Effect.Effect<A, E, R>
 ): Effect.Effect<readonly [ProcessId, MonitorRef], never, CurrentProcess | Exclude<R, CurrentProcess>> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     let ref: MonitorRef | undefined
     return Effect.map(
       start(s.node, process, (child) => {
@@ -375,7 +372,7 @@ export const spawnMonitor = <A, E, R>(
  * @since 0.1.0
  */
 export const link = (pid: ProcessId): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     s.node.link(s, pid)
     // linking to a dead pid interrupts at once: let the interruption happen here
     return s.signal !== undefined ? Effect.interrupt : Effect.void
@@ -410,7 +407,7 @@ export const unmonitor = (ref: MonitorRef): Effect.Effect<void, never, CurrentPr
  * @since 0.1.0
  */
 export const monitorNode = (node: NodeId): Effect.Effect<MonitorRef, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => Effect.map(s.node.reach(node), (reachable) => s.node.monitorNode(s, node, reachable)))
+  withProcess((s) => Effect.map(s.node.reach(node), (reachable) => s.node.monitorNode(s, node, reachable)))
 
 // -----------------------------------------------------------------------------------------------
 // exit signals
@@ -421,7 +418,7 @@ export const monitorNode = (node: NodeId): Effect.Effect<MonitorRef, never, Curr
  * @since 0.1.0
  */
 export const exit = (pid: ProcessId, reason: Message.Sendable): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const bad = invalid(reason)
     if (bad !== undefined) return bad
     s.node.exit(s.self, pid, reason)
@@ -433,7 +430,7 @@ export const exit = (pid: ProcessId, reason: Message.Sendable): Effect.Effect<vo
  * @since 0.1.0
  */
 export const kill = (pid: ProcessId, reason: string): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     s.node.kill(s.self, pid, reason)
     return s.signal !== undefined ? Effect.interrupt : Effect.void
   })
@@ -443,7 +440,7 @@ export const kill = (pid: ProcessId, reason: string): Effect.Effect<void, never,
  * @since 0.1.0
  */
 export const die = (reason: Message.Sendable): Effect.Effect<never, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => Effect.andThen(exit(s.self, reason), Effect.never))
+  withProcess((s) => Effect.andThen(exit(s.self, reason), Effect.never))
 
 /**
  * Run `body`; if an exit signal whose reason `schema` accepts arrives meanwhile, `body` is
@@ -455,7 +452,7 @@ export const catchExit = <A, E, R, R2, B, E2, R3>(
   schema: Schema.Schema<R2>,
   handler: (from: ProcessId, reason: R2) => Effect.Effect<B, E2, R3>
 ): Effect.Effect<A | B, E | E2, R | R3 | CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const matcher = schemaMatcher(schema)
     const frame: CatchFrame = {
       accepts: (key, value, payload) => {
@@ -495,10 +492,7 @@ export const register = (
   name: string,
   pid: ProcessId
 ): Effect.Effect<void, AlreadyRegistered | ProcessNotAlive, CurrentProcess> =>
-  Effect.flatMap(
-    current,
-    (s) => registerWith(s.node, name, pid, false) as Effect.Effect<void, AlreadyRegistered | ProcessNotAlive>
-  )
+  withProcess((s) => registerWith(s.node, name, pid, false) as Effect.Effect<void, AlreadyRegistered | ProcessNotAlive>)
 
 /**
  * Register `pid` under `name`, replacing the process registered there. Fails if the name is not
@@ -509,10 +503,7 @@ export const reregister = (
   name: string,
   pid: ProcessId
 ): Effect.Effect<void, NotRegistered | ProcessNotAlive, CurrentProcess> =>
-  Effect.flatMap(
-    current,
-    (s) => registerWith(s.node, name, pid, true) as Effect.Effect<void, NotRegistered | ProcessNotAlive>
-  )
+  withProcess((s) => registerWith(s.node, name, pid, true) as Effect.Effect<void, NotRegistered | ProcessNotAlive>)
 
 const registerWith = (
   node: LocalNode,
@@ -539,7 +530,7 @@ const registerWith = (
  * @since 0.1.0
  */
 export const unregister = (name: string): Effect.Effect<void, NotRegistered, CurrentProcess> =>
-  Effect.flatMap(current, (s) => (s.node.unregisterName(name) ? Effect.void : Effect.fail(new NotRegistered({ name }))))
+  withProcess((s) => (s.node.unregisterName(name) ? Effect.void : Effect.fail(new NotRegistered({ name }))))
 
 /**
  * The pid registered under `name` on this node.
@@ -557,7 +548,7 @@ export const whereis = (name: string): Effect.Effect<Option.Option<ProcessId>, n
  * @since 0.1.0
  */
 export const getProcessInfo = (pid: ProcessId): Effect.Effect<Option.Option<ProcessInfo>, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     if (s.node.isLocal(pid)) return Effect.succeed(Option.fromNullishOr(s.node.infoOf(pid)))
     return Effect.gen(function* () {
       const nodeRef = s.node.monitorNode(s, pid.node, yield* s.node.reach(pid.node))
@@ -608,7 +599,7 @@ export const nsendRemote = (
   name: string,
   message: Message.Sendable
 ): Effect.Effect<void, never, CurrentProcess> =>
-  Effect.flatMap(current, (s) => {
+  withProcess((s) => {
     const bad = invalid(message)
     if (bad !== undefined) return bad
     s.node.request(

@@ -32,7 +32,7 @@ import {
   SpawnRef,
   type TypedClosure
 } from "./internal/closure.ts"
-import { type CurrentProcess, CurrentProcess as CurrentProcessTag } from "./internal/context.ts"
+import { type CurrentProcess, withProcess, withState } from "./internal/context.ts"
 import type { ProcessState } from "./internal/node.ts"
 import * as Message from "./Message.ts"
 import { NodeId } from "./NodeId.ts"
@@ -143,7 +143,6 @@ export {
   type TypedClosure
 }
 
-const current = Effect.service(CurrentProcessTag) as Effect.Effect<ProcessState, never, CurrentProcess>
 const sameRef = (a: SpawnRef, b: SpawnRef) => a.id === b.id && pidEquals(a.requester, b.requester)
 
 /**
@@ -152,7 +151,7 @@ const sameRef = (a: SpawnRef, b: SpawnRef) => a.id === b.id && pidEquals(a.reque
  * @since 0.1.0
  */
 export const spawnAsync = (node: NodeId, closure: Closure): Effect.Effect<SpawnRef, never, CurrentProcess> =>
-  Effect.map(current, (s) => {
+  withState((s) => {
     const ref = new SpawnRef({ requester: s.self, id: s.nextRef++ })
     s.node.spawnRemote(ref, node, closure, false)
     return ref
@@ -194,14 +193,14 @@ const awaitSpawn = (
  * @since 0.1.0
  */
 export const spawn = (node: NodeId, closure: Closure): Effect.Effect<ProcessId, SpawnError, CurrentProcess> =>
-  Effect.flatMap(current, (s) => Effect.map(awaitSpawn(s, node, closure, false), ([, pid]) => pid))
+  withProcess((s) => Effect.map(awaitSpawn(s, node, closure, false), ([, pid]) => pid))
 
 /**
  * Spawn and link the current process to the new one.
  * @since 0.1.0
  */
 export const spawnLink = (node: NodeId, closure: Closure): Effect.Effect<ProcessId, SpawnError, CurrentProcess> =>
-  Effect.flatMap(current, (s) =>
+  withProcess((s) =>
     Effect.map(awaitSpawn(s, node, closure, false), ([, pid]) => {
       s.node.link(s, pid)
       return pid
@@ -216,7 +215,7 @@ export const spawnMonitor = (
   node: NodeId,
   closure: Closure
 ): Effect.Effect<readonly [ProcessId, MonitorRef], SpawnError, CurrentProcess> =>
-  Effect.flatMap(current, (s) =>
+  withProcess((s) =>
     Effect.map(awaitSpawn(s, node, closure, false), ([, pid]) => [pid, s.node.monitor(s, pid)] as const)
   )
 
@@ -225,7 +224,7 @@ export const spawnMonitor = (
  * @since 0.1.0
  */
 export const call = <A>(node: NodeId, closure: TypedClosure<A>): Effect.Effect<A, CallError, CurrentProcess> =>
-  Effect.flatMap(current, (s) =>
+  withProcess((s) =>
     Effect.gen(function* () {
       const fail = (reason: string) => Effect.fail(new CallError({ node, closure: closure.name, reason }))
       const result = s.node.definition(closure.name)?.result

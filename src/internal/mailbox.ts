@@ -41,6 +41,8 @@ export type NoMatch = typeof NoMatch
 export interface Matcher {
   /** the keys it can accept, or undefined for any */
   readonly keys: ReadonlySet<string> | undefined
+  /** the key, when `keys` has exactly one (the common case: a tagged class) */
+  readonly key?: string | undefined
   /** the decoded value if it accepts the message, else NoMatch; BadPayload if a definite-key decode failed */
   readonly test: (entry: Entry) => unknown
 }
@@ -167,6 +169,16 @@ export class Mailbox {
   /** the oldest message that any matcher accepts, and the first matcher that accepts it */
   find(matchers: ReadonlyArray<Matcher>): Hit | undefined {
     if (this.size === 0) return undefined
+    if (matchers.length === 1 && matchers[0]!.key !== undefined) {
+      // the hot path: one matcher, one key
+      for (let e = this.byKey.get(matchers[0]!.key)?.head; e !== undefined; ) {
+        const next: Entry | undefined = e.knext
+        const hit = this.test(e, matchers)
+        if (hit !== undefined) return hit
+        e = next
+      }
+      return undefined
+    }
     const keys = matchers.length === 1 ? matchers[0]!.keys : unionOfKeys(matchers)
     if (keys === undefined) {
       for (let e = this.head; e !== undefined; ) {

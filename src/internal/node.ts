@@ -802,6 +802,7 @@ export const schemaMatcher = <A>(schema: Schema.Schema<A>, guard?: (a: A) => boo
   const isClass = typeof schema === "function" && schema.ast._tag === "Declaration" && "fields" in schema
   return {
     keys: info.keys,
+    key: info.keys !== undefined && info.keys.size === 1 ? [...info.keys][0] : undefined,
     test: (entry) => {
       let value: unknown
       if (entry.payload === undefined) {
