@@ -80,7 +80,7 @@ export const define = <Env, EnvI, A, E, R>(
  * A `RemoteTable` layer with these definitions. Names must be unique.
  * @since 0.1.0
  */
-export const table = (...definitions: ReadonlyArray<Remotable<never, unknown>>): Layer.Layer<RemoteTable> =>
+export const table = (...definitions: ReadonlyArray<Definition>): Layer.Layer<RemoteTable> =>
   Layer.succeed(RemoteTable, tableOf(definitions))
 
 /**

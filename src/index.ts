@@ -20,6 +20,16 @@ export * as ProcessId from "./ProcessId.ts"
 /** @since 0.1.0 */
 export * as Protocol from "./Protocol.ts"
 /** @since 0.1.0 */
+export * as MasterSlave from "./patterns/MasterSlave.ts"
+/** @since 0.1.0 */
+export * as PrimeFactors from "./patterns/PrimeFactors.ts"
+/** @since 0.1.0 */
+export * as WorkPushing from "./patterns/WorkPushing.ts"
+/** @since 0.1.0 */
+export * as WorkStealing from "./patterns/WorkStealing.ts"
+/** @since 0.1.0 */
 export * as Remote from "./Remote.ts"
+/** @since 0.1.0 */
+export * as Task from "./Task.ts"
 /** @since 0.1.0 */
 export * as Transport from "./Transport.ts"

@@ -43,7 +43,24 @@ export interface Definition {
   readonly instantiate: (env: Uint8Array) => Option.Option<Effect.Effect<unknown, unknown, CurrentProcess>>
   /** the schema of the body's result, needed by `call` */
   readonly result: Schema.Top | undefined
+  /** set for a task (see Task.ts): what the pattern slaves run for each item */
+  readonly task?: TaskImpl | undefined
 }
+
+/** A task as the pattern slaves see it: bytes in, bytes out. */
+export interface TaskImpl {
+  readonly decodeInput: (bytes: Uint8Array) => Option.Option<unknown>
+  readonly encodeInput: (input: unknown) => Uint8Array
+  readonly run: (input: unknown) => Effect.Effect<unknown, unknown>
+  readonly encodeOutput: (output: unknown) => Uint8Array
+  readonly decodeOutput: (bytes: Uint8Array) => Option.Option<unknown>
+}
+
+/**
+ * Definitions every node knows without being told: the library's own process bodies (the pattern
+ * slaves). Modules that define them register them here when they are loaded.
+ */
+export const builtins = new Map<string, Definition>()
 
 /**
  * The definitions a node can run, by name.

@@ -23,6 +23,7 @@ import { ProcessId, key as pidKey } from "../ProcessId.ts"
 import * as Protocol from "../Protocol.ts"
 import type { EndPoint, TransportEvent } from "../Transport.ts"
 import {
+  builtins,
   CallFailed,
   CallReply,
   type Closure,
@@ -386,7 +387,7 @@ export class LocalNode implements NodeService {
   // remote spawn
 
   definition(name: string): Definition | undefined {
-    return this.table.get(name)
+    return this.table.get(name) ?? builtins.get(name)
   }
 
   spawnRemote(ref: SpawnRef, node: NodeId, closure: Closure, call: boolean): void {
@@ -396,7 +397,7 @@ export class LocalNode implements NodeService {
 
   /** start a closure from the table for `ref.requester` and tell it the pid (or why not) */
   private spawnClosure(ref: SpawnRef, closure: Closure, call: boolean): void {
-    const definition = this.table.get(closure.name)
+    const definition = this.definition(closure.name)
     if (definition === undefined) {
       this.log(`refused to spawn ${JSON.stringify(closure.name)} for ${ref.requester}: not in this node's RemoteTable`)
       this.spawnReply(ref, undefined, `unknown closure ${JSON.stringify(closure.name)}`)

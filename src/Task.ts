@@ -1,0 +1,66 @@
+/**
+ * Tasks: the unit of work of the communication patterns. A task is a remotable, Schema-typed
+ * function `input -> Effect<output>`, defined once under a unique name and given to every node in
+ * its `RemoteTable` (a task is a `Remote.Definition`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Remote, Task } from "cloud-effect"
+ * export const double = Task.define("double", Schema.Int, Schema.Int, (n) => Effect.succeed(2 * n))
+ * export const remoteTable = Remote.table(double)
+ * ```
+ * @since 0.1.0
+ */
+import { type Effect, Option, Schema } from "effect"
+import type { Definition, TaskImpl } from "./internal/closure.ts"
+import * as Message from "./Message.ts"
+
+/**
+ * A task from `I` to `O`.
+ * @since 0.1.0
+ */
+export interface Task<in out I, in out O> extends Definition {
+  readonly name: string
+  readonly input: Schema.Codec<I, unknown>
+  readonly output: Schema.Codec<O, unknown>
+  readonly task: TaskImpl
+  /** run it here, without messaging (the sequential reference) */
+  readonly run: (input: I) => Effect.Effect<O, unknown>
+}
+
+/**
+ * Define a task. `run` may fail; the patterns retry a failed item and fail with `TaskFailed` when
+ * it fails on every try. The services `run` needs must be in the context of the nodes that run it.
+ * @since 0.1.0
+ */
+export const define = <I, II, O, OI, E>(
+  name: string,
+  input: Schema.Codec<I, II>,
+  output: Schema.Codec<O, OI>,
+  run: (input: I) => Effect.Effect<O, E>
+): Task<I, O> => {
+  const inCodec = Message.infoOf(input).codec()
+  const outCodec = Message.infoOf(output).codec()
+  const encodeIn = Schema.encodeSync(inCodec)
+  const decodeIn = Schema.decodeUnknownOption(inCodec)
+  const encodeOut = Schema.encodeSync(outCodec)
+  const decodeOut = Schema.decodeUnknownOption(outCodec)
+  const impl: TaskImpl = {
+    decodeInput: (bytes) => decodeIn(bytes),
+    encodeInput: (value) => encodeIn(value),
+    run: run as (input: unknown) => Effect.Effect<unknown, unknown>,
+    encodeOutput: (value) => encodeOut(value),
+    decodeOutput: (bytes) => decodeOut(bytes)
+  }
+  return {
+    name,
+    input: input as unknown as Schema.Codec<I, unknown>,
+    output: output as unknown as Schema.Codec<O, unknown>,
+    task: impl,
+    run,
+    // a task is not a process body: spawning it by name is refused
+    instantiate: () => Option.none(),
+    result: output
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The slave processes of the patterns, as built-in remote definitions (every node knows them).
+ * Each slave links to its master first, so it dies with it (exercises 1 and 3), then serves items
+ * of one job, running the task named in its environment from its node's RemoteTable.
+ * @internal
+ */
+import { Cause, Effect, Option, Schema } from "effect"
+import * as Message from "../../Message.ts"
+import * as Process from "../../Process.ts"
+import { ProcessId } from "../../ProcessId.ts"
+import { builtins, Closure, type Definition, type TaskImpl } from "../closure.ts"
+import { withProcess } from "../context.ts"
+import { ItemDone, ItemFailed, NoWork, Request, Results, Work, type WorkItem } from "./messages.ts"
+
+const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.findErrorOption(cause)
+  if (Option.isSome(error)) {
+    const e = error.value
+    if (e instanceof Error) {
+      const tag = (e as { readonly _tag?: unknown })._tag
+      const fields = Object.entries(e)
+        .filter(([k]) => k !== "_tag")
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(", ")
+      return `${typeof tag === "string" ? tag : e.name}: ${e.message || fields}`
+    }
+    return String(e)
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "failed"
+}
+
+const taskOf = (name: string): Effect.Effect<TaskImpl, never, Process.Process> =>
+  withProcess((s) => {
+    const task = s.node.definition(name)?.task
+    return task === undefined
+      ? Effect.die(new Error(`no task ${JSON.stringify(name)} in this node's RemoteTable`))
+      : Effect.succeed(task)
+  })
+
+/** run the task on each item; failures are reported per item, interruption is not caught */
+const runItems = (task: TaskImpl, items: ReadonlyArray<WorkItem>) =>
+  Effect.gen(function* () {
+    const done: Array<ItemDone> = []
+    const failed: Array<ItemFailed> = []
+    for (const item of items) {
+      const input = task.decodeInput(item.input)
+      if (Option.isNone(input)) {
+        failed.push(new ItemFailed({ id: item.id, error: "the input does not decode" }))
+        continue
+      }
+      const exit = yield* Effect.exit(task.run(input.value))
+      if (exit._tag === "Success") {
+        done.push(new ItemDone({ id: item.id, output: task.encodeOutput(exit.value) }))
+      } else if (Cause.hasInterruptsOnly(exit.cause)) {
+        return yield* Effect.interrupt
+      } else {
+        failed.push(new ItemFailed({ id: item.id, error: describeCause(exit.cause) }))
+      }
+    }
+    return { done, failed }
+  })
+
+/** env of a work-stealing slave */
+export class StealEnv extends Schema.TaggedClass<StealEnv>()("cloud-effect/StealEnv", {
+  master: ProcessId,
+  job: Schema.Int,
+  task: Schema.String,
+  prefetch: Schema.Boolean,
+  /** a fixed batch size, or 0 for adaptive */
+  batch: Schema.Int,
+  /** adaptive batches aim at this much work per batch */
+  targetMillis: Schema.Number
+}) {}
+
+/** env of a work-pushing slave */
+export class PushEnv extends Schema.TaggedClass<PushEnv>()("cloud-effect/PushEnv", {
+  master: ProcessId,
+  job: Schema.Int,
+  task: Schema.String
+}) {}
+
+/** env of a master-slave item process */
+export class ItemEnv extends Schema.TaggedClass<ItemEnv>()("cloud-effect/ItemEnv", {
+  master: ProcessId,
+  job: Schema.Int,
+  task: Schema.String,
+  item: Schema.Int,
+  input: Schema.Uint8Array
+}) {}
+
+const MAX_BATCH = 1024
+
+const stealSlave = (env: StealEnv) =>
+  Effect.gen(function* () {
+    yield* Process.link(env.master)
+    const task = yield* taskOf(env.task)
+    const self = yield* Process.self
+    let n = env.batch > 0 ? env.batch : 1
+    let perItem = 0 // smoothed milliseconds per item
+    const ask = Process.send(env.master, new Request({ job: env.job, slave: self, n }))
+    yield* ask
+    while (true) {
+      const work = yield* Process.receiveWait(
+        Process.matchIf(
+          Work,
+          (w) => w.job === env.job,
+          (w) => Effect.succeed(w.items)
+        ),
+        Process.matchIf(
+          NoWork,
+          (w) => w.job === env.job,
+          () => Effect.succeed(undefined)
+        )
+      )
+      if (work === undefined) continue // idle: the master pushes retried items, or ends the job
+      if (env.prefetch) yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
+      const start = performance.now()
+      const { done, failed } = yield* runItems(task, work)
+      yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
+      if (env.batch === 0 && work.length > 0) {
+        const sample = (performance.now() - start) / work.length
+        perItem = perItem === 0 ? sample : perItem * 0.7 + sample * 0.3
+        n = Math.max(1, Math.min(MAX_BATCH, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
+      }
+      if (!env.prefetch) yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
+    }
+  })
+
+const pushSlave = (env: PushEnv) =>
+  Effect.gen(function* () {
+    yield* Process.link(env.master)
+    const task = yield* taskOf(env.task)
+    const self = yield* Process.self
+    while (true) {
+      const work = yield* Process.expect(Work)
+      if (work.job !== env.job) continue
+      const { done, failed } = yield* runItems(task, work.items)
+      yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
+    }
+  })
+
+const itemProcess = (env: ItemEnv) =>
+  Effect.gen(function* () {
+    yield* Process.link(env.master)
+    const task = yield* taskOf(env.task)
+    const self = yield* Process.self
+    const { done, failed } = yield* runItems(task, [{ id: env.item, input: env.input } as WorkItem])
+    yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
+  })
+
+const builtin = <E extends { readonly _tag: string }>(
+  name: string,
+  env: Schema.Codec<E, unknown>,
+  body: (env: E) => Effect.Effect<unknown, unknown, Process.Process>
+) => {
+  const codec = Message.infoOf(env).codec()
+  const definition: Definition = {
+    name,
+    instantiate: (bytes) => Option.map(Schema.decodeUnknownOption(codec)(bytes), (e) => body(e as E)),
+    result: undefined
+  }
+  builtins.set(name, definition)
+  return (value: E) => new Closure({ name, env: Schema.encodeSync(codec)(value) })
+}
+
+export const stealClosure = builtin("cloud-effect/patterns/steal", StealEnv, stealSlave)
+export const pushClosure = builtin("cloud-effect/patterns/push", PushEnv, pushSlave)
+export const itemClosure = builtin("cloud-effect/patterns/item", ItemEnv, itemProcess)

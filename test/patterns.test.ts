@@ -1,0 +1,76 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import { MasterSlave, Node, PrimeFactors, Remote, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
+import { runOn } from "./helpers.ts"
+
+const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))
+
+const cluster = (slaves: number) =>
+  Effect.gen(function* () {
+    const master = yield* Node.make({ name: "master" })
+    const nodes = []
+    for (let i = 0; i < slaves; i++) nodes.push(yield* Node.make({ name: `slave${i}` }))
+    return { master, slaves: nodes }
+  })
+
+describe("patterns: sum of numPrimeFactors", () => {
+  for (const [name, run] of [
+    ["master-slave", MasterSlave.run],
+    ["work-pushing", WorkPushing.run],
+    ["work-stealing", WorkStealing.run]
+  ] as const) {
+    it.effect(`${name} gives the check values`, () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const nodes = slaves.map((s) => s.nodeId)
+        const r1 = yield* runOn(master)(
+          run({ task: PrimeFactors.primes, inputs: PrimeFactors.range(1, 1000), nodes, reduce: PrimeFactors.sum })
+        )
+        assert.strictEqual(r1, 2877)
+        const r2 = yield* runOn(master)(
+          run({ task: PrimeFactors.naive, inputs: PrimeFactors.range(1, 10), nodes, reduce: PrimeFactors.sum })
+        )
+        assert.strictEqual(r2, 15)
+        const r3 = yield* runOn(master)(
+          run({
+            task: PrimeFactors.primesRange,
+            inputs: PrimeFactors.ranges(1, 10_000, 500),
+            nodes,
+            reduce: PrimeFactors.sum
+          })
+        )
+        assert.strictEqual(r3, 31985)
+        for (const node of [master, ...slaves]) {
+          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
+          assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
+        }
+      }).pipe(Effect.provide(env))
+    )
+  }
+
+  it.effect("a Stream of outputs", () =>
+    Effect.gen(function* () {
+      const { master, slaves } = yield* cluster(2)
+      const out = yield* runOn(master)(
+        WorkStealing.stream({
+          task: PrimeFactors.primes,
+          inputs: Stream.range(1, 100),
+          nodes: slaves.map((s) => s.nodeId)
+        }).pipe(Stream.runCollect)
+      )
+      assert.strictEqual(out.length, 100)
+      assert.strictEqual(
+        out.reduce((a, b) => a + b, 0),
+        PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 100)
+      )
+    }).pipe(Effect.provide(env))
+  )
+
+  it("the sequential check values", () => {
+    assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 10), 15)
+    assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 1000), 2877)
+    assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 10_000), 31985)
+    assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactorsNaive, 10_000), 31985)
+    assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 100_000), 343614)
+  })
+})
