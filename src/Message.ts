@@ -212,7 +212,9 @@ const literalStrings = (ast: SchemaAST.AST): ReadonlySet<string> | undefined => 
 export const encode = (value: unknown): Uint8Array<ArrayBuffer> => {
   const schema = schemaOf(value)
   if (schema === undefined) throw new InvalidMessage({ description: describe(value) })
-  return Schema.encodeSync(infoOf(schema).codec())(value)
+  const bytes = Schema.encodeSync(infoOf(schema).codec())(value)
+  // an exact copy: SchemaBinary returns a view of a shared 64 KiB arena (see Protocol.exact)
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 }
 
 /**

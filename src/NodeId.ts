@@ -12,7 +12,7 @@
 import { Schema } from "effect"
 
 /**
- * A node's address, e.g. `mem:alpha` (in-memory), `tcp://127.0.0.1:4000`, `worker:3`.
+ * A node's address, e.g. `mem:alpha` (in-memory), `tcp://127.0.0.1:4000`, `thread:3`.
  * @since 0.1.0
  */
 export class NodeId extends Schema.TaggedClass<NodeId>()("NodeId", { address: Schema.String }) {

@@ -155,7 +155,15 @@ const decodeSync = Schema.decodeUnknownSync(codec)
  * Encode one frame.
  * @since 0.1.0
  */
-export const encodeFrame = (frame: Frame): Uint8Array<ArrayBuffer> => encodeSync(frame)
+export const encodeFrame = (frame: Frame): Uint8Array<ArrayBuffer> => exact(encodeSync(frame))
+
+/**
+ * SchemaBinary writes into a shared 64 KiB arena and returns a view of it: a frame that is kept
+ * (queued, or a payload sitting in a mailbox) would pin the whole arena. Keep an exact copy.
+ * @internal
+ */
+export const exact = (bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> =>
+  bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 
 /**
  * Decode one frame; throws a `SchemaError` for bytes that are not a frame.

@@ -52,7 +52,8 @@ export interface EndPoint {
   readonly address: string
   /**
    * Queue a frame for `to`, connecting on demand. Never blocks and never fails: if `to` cannot be
-   * reached the frame is dropped and a `ConnectionLost` event for `to` follows.
+   * reached the frame is dropped and a `ConnectionLost` event for `to` follows. The transport takes
+   * ownership of `bytes` (a worker transport transfers the buffer): do not reuse them.
    */
   readonly send: (to: string, bytes: Uint8Array) => void
   /** connect to `to` now (used to check that a node is there) */
@@ -84,3 +85,4 @@ export class Transport extends Context.Service<
 >()("cloud-effect/Transport") {}
 
 export { layerMemory, MemoryNetwork } from "./transport/Memory.ts"
+export { layerWorkerHub, type SpawnOptions, WorkerError, WorkerHub } from "./transport/Worker.ts"

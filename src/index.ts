@@ -4,6 +4,8 @@
  */
 
 /** @since 0.1.0 */
+export * as Backend from "./Backend.ts"
+/** @since 0.1.0 */
 export * as Channel from "./Channel.ts"
 /** @since 0.1.0 */
 export * as Message from "./Message.ts"
@@ -23,6 +25,8 @@ export * as Protocol from "./Protocol.ts"
 export * as MasterSlave from "./patterns/MasterSlave.ts"
 /** @since 0.1.0 */
 export * as PrimeFactors from "./patterns/PrimeFactors.ts"
+/** @since 0.1.0 */
+export * as WorkPool from "./patterns/WorkPool.ts"
 /** @since 0.1.0 */
 export * as WorkPushing from "./patterns/WorkPushing.ts"
 /** @since 0.1.0 */

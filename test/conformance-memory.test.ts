@@ -14,5 +14,6 @@ conformance(
       b: b.nodeId,
       disconnect: Effect.sync(() => net.disconnect(a.nodeId.address, b.nodeId.address))
     }
-  }).pipe(Effect.provide(Layer.merge(Transport.layerMemory, remoteTable)))
+  }).pipe(Effect.provide(Layer.merge(Transport.layerMemory, remoteTable))),
+  { disconnects: true }
 )

@@ -22,7 +22,12 @@ const expectNotification = Process.expect(Notification.ProcessMonitorNotificatio
 export const conformance = <E>(
   name: string,
   setup: Effect.Effect<Harness, E, Scope.Scope>,
-  options: { readonly live?: boolean; readonly roundTrips?: number } = {}
+  options: {
+    readonly live?: boolean
+    readonly roundTrips?: number
+    /** the harness provides `disconnect` (the disconnect test is only defined then) */
+    readonly disconnects?: boolean
+  } = {}
 ) => {
   const test = options.live ? it.live : it.effect
   const onA = <A, E2>(body: (h: Harness) => Effect.Effect<A, E2, Process.Process>) =>
@@ -149,10 +154,11 @@ export const conformance = <E>(
         })
       ))
 
-    test("a lost connection: monitors and links fire DiedDisconnect; the next send reconnects", () =>
+    const disconnectTest = options.disconnects ? test : undefined
+    disconnectTest?.("a lost connection: monitors and links fire DiedDisconnect; the next send reconnects", () =>
       onA((h) =>
         Effect.gen(function* () {
-          if (h.disconnect === undefined) return
+          if (h.disconnect === undefined) return yield* Effect.die("the harness has no disconnect")
           const me = yield* Process.self
           const [pid, ref] = yield* Remote.spawnMonitor(h.b, server(null))
           const nodeRef = yield* Process.monitorNode(h.b)
@@ -168,7 +174,8 @@ export const conformance = <E>(
           assert.strictEqual((yield* Process.expect(Pong)).n, 1)
           yield* Process.send(pid, new Stop())
         })
-      ))
+      )
+    )
 
     test("spawn on an address where no node listens is a SpawnError, not a hang", () =>
       onA((h) =>

@@ -760,8 +760,8 @@ export class LocalNode implements NodeService {
   /** tell every peer this node talked to that it is going away */
   goodbye(peers: Iterable<string>): void {
     if (this.endpoint === undefined) return
-    const bytes = Protocol.encodeFrame(new Protocol.Goodbye({}))
-    for (const peer of peers) this.endpoint.send(peer, bytes)
+    // one encoding per peer: the transport owns the bytes it is given
+    for (const peer of peers) this.endpoint.send(peer, Protocol.encodeFrame(new Protocol.Goodbye({})))
   }
 
   info(state: ProcessState): ProcessInfoData {

@@ -60,13 +60,28 @@ const itemsInFlight = Metric.gauge("cloud_effect_items_in_flight", { description
 
 interface Item<I> {
   readonly id: number
+  /** its position in the job's inputs */
+  readonly index: number
   readonly input: I
   readonly bytes: Uint8Array
   attempts: number
   lastError: string
 }
 
-interface Slave {
+/**
+ * The state a `WorkPool` keeps between jobs: its slaves stay up, and item ids keep counting (so a
+ * late duplicate of an earlier job's item is never taken for an item of the current one).
+ */
+export interface Pool {
+  readonly job: number
+  readonly slaves: Map<string, Slave>
+  nextId: number
+}
+
+/** a new pool state */
+export const makePool = (): Pool => ({ job: Math.floor(Math.random() * 0x7fffffff), slaves: new Map(), nextId: 0 })
+
+export interface Slave {
   readonly pid: ProcessId
   readonly ref: MonitorRef
   readonly node: NodeId
@@ -141,20 +156,21 @@ const describeInput = (input: unknown): string => {
 export const runJob = <I, O, E, R>(
   job: Job<I, O, E, R>,
   strategy: Strategy,
-  onOutput: (output: O) => Effect.Effect<void>
+  onOutput: (output: O, index: number) => Effect.Effect<void>,
+  pool?: Pool
 ): Effect.Effect<void, TaskFailed | NoSlavesLeft | E, R | Process.Process> =>
   Effect.scoped(
     Effect.gen(function* () {
       const task = job.task
       const retries = job.retries ?? 3
       const me = yield* Process.self
-      const jobId = Math.floor(Math.random() * 0x7fffffff)
+      const jobId = pool?.job ?? Math.floor(Math.random() * 0x7fffffff)
+      const ids = pool ?? { nextId: 0 }
       const source = yield* makeSource(job.inputs)
       const known = Array.isArray(job.inputs) ? job.inputs.length : undefined
       const retry: Array<Item<I>> = []
       const inFlight = new Map<number, Item<I>>()
-      const slaves = new Map<string, Slave>()
-      let nextId = 0
+      const slaves = pool?.slaves ?? new Map<string, Slave>()
       let done = 0
       let retried = 0
       let handedOut = 0
@@ -167,7 +183,8 @@ export const runJob = <I, O, E, R>(
           if (Option.isNone(input)) return undefined
           handedOut++
           return {
-            id: nextId++,
+            id: ids.nextId++,
+            index: handedOut - 1,
             input: input.value,
             bytes: task.task.encodeInput(input.value),
             attempts: 0,
@@ -223,7 +240,7 @@ export const runJob = <I, O, E, R>(
             }
             inFlight.delete(d.id)
             done++
-            yield* onOutput(output.value as O)
+            yield* onOutput(output.value as O, item.index)
           }
           for (const f of r.failed) {
             slave?.items.delete(f.id)
@@ -249,8 +266,11 @@ export const runJob = <I, O, E, R>(
 
       const pendingSpawns = new Map<number, { readonly node: NodeId; readonly item: Item<I> }>()
       const nodeRefs: Array<MonitorRef> = []
-      yield* Effect.addFinalizer(() =>
+      yield* Effect.addFinalizer((exit) =>
         Effect.gen(function* () {
+          // a pool keeps its slaves after a job that succeeded (their outstanding requests stay
+          // in the mailbox for the next job); otherwise every slave is killed
+          if (pool !== undefined && exit._tag === "Success" && strategy._tag !== "masterSlave") return
           for (const slave of slaves.values()) yield* Process.kill(slave.pid, "the pattern is done")
           const deadline = Duration.seconds(10)
           yield* Effect.gen(function* () {
@@ -321,7 +341,8 @@ export const runJob = <I, O, E, R>(
 
       const startSlaves = (closure: (node: NodeId) => Remote.Closure) =>
         Effect.forEach(
-          job.nodes,
+          // a pool's nodes that still have a slave keep it
+          job.nodes.filter((node) => ![...slaves.values()].some((s) => s.node.address === node.address)),
           (node) =>
             Remote.spawn(node, closure(node)).pipe(
               Effect.flatMap((pid) => watchSlave(pid, node)),
@@ -352,7 +373,7 @@ export const runJob = <I, O, E, R>(
             }
             if (items.length > 0) {
               slave.requested = 0
-              yield* Process.send(slave.pid, new Work({ job: jobId, items }))
+              yield* Process.send(slave.pid, new Work({ job: jobId, task: task.name, items }))
             } else if (slave.requested > 0 && slave.items.size === 0 && !idleTold.has(pidKey(slave.pid))) {
               idleTold.add(pidKey(slave.pid))
               yield* Process.send(slave.pid, new NoWork({ job: jobId }))
@@ -377,7 +398,7 @@ export const runJob = <I, O, E, R>(
               assign(slave, item)
               yield* Process.send(
                 slave.pid,
-                new Work({ job: jobId, items: [new WorkItem({ id: item.id, input: item.bytes })] })
+                new Work({ job: jobId, task: task.name, items: [new WorkItem({ id: item.id, input: item.bytes })] })
               )
               progress = true
             }
@@ -415,7 +436,6 @@ export const runJob = <I, O, E, R>(
               new StealEnv({
                 master: me,
                 job: jobId,
-                task: task.name,
                 prefetch: strategy.prefetch,
                 batch: strategy.batch,
                 targetMillis: strategy.targetMillis
@@ -424,7 +444,7 @@ export const runJob = <I, O, E, R>(
           )
           break
         case "push":
-          yield* startSlaves(() => pushClosure(new PushEnv({ master: me, job: jobId, task: task.name })))
+          yield* startSlaves(() => pushClosure(new PushEnv({ master: me, job: jobId })))
           break
         case "masterSlave":
           for (const node of job.nodes) {
@@ -522,30 +542,38 @@ export const runJob = <I, O, E, R>(
 export const reduceJob = <I, O, A, E, R>(
   job: Job<I, O, E, R>,
   strategy: Strategy,
-  reducer: Reducer<O, A>
+  reducer: Reducer<O, A>,
+  pool?: Pool
 ): Effect.Effect<A, TaskFailed | NoSlavesLeft | E, R | Process.Process> =>
   Effect.suspend(() => {
     let acc = reducer.initial
     return Effect.as(
-      runJob(job, strategy, (o) =>
-        Effect.sync(() => {
-          acc = reducer.combine(acc, o)
-        })
+      runJob(
+        job,
+        strategy,
+        (o) =>
+          Effect.sync(() => {
+            acc = reducer.combine(acc, o)
+          }),
+        pool
       ),
       undefined
     ).pipe(Effect.map(() => acc))
   })
 
 /** `runJob` with the outputs as a Stream (bounded buffer: a slow consumer slows the job down) */
-export const streamJob = <I, O, E, R>(
+export const streamJob = <I, O, E, R, R2 = Process.Process>(
   job: Job<I, O, E, R>,
-  strategy: Strategy
-): Stream.Stream<O, TaskFailed | NoSlavesLeft | E, R | Process.Process> =>
+  strategy: Strategy,
+  pool?: Pool,
+  wrap: <A, E2>(effect: Effect.Effect<A, E2, R | Process.Process>) => Effect.Effect<A, E2, R | R2> = (effect) =>
+    effect as never
+): Stream.Stream<O, TaskFailed | NoSlavesLeft | E, R | R2> =>
   Stream.unwrap(
     Effect.gen(function* () {
       const queue = yield* Queue.bounded<O, TaskFailed | NoSlavesLeft | E | Cause.Done>(1024)
       yield* Effect.forkScoped(
-        runJob(job, strategy, (o) => Effect.asVoid(Queue.offer(queue, o))).pipe(
+        wrap(runJob(job, strategy, (o) => Effect.asVoid(Queue.offer(queue, o)), pool)).pipe(
           Effect.matchCauseEffect({
             onSuccess: () => Queue.end(queue),
             onFailure: (cause) => Queue.failCause(queue, cause)

@@ -14,6 +14,8 @@ export class WorkItem extends Schema.TaggedClass<WorkItem>()("cloud-effect/WorkI
 /** items for a slave */
 export class Work extends Schema.TaggedClass<Work>()("cloud-effect/Work", {
   job: Schema.Int,
+  /** the name of the task in the slave node's RemoteTable */
+  task: Schema.String,
   items: Schema.Array(WorkItem)
 }) {}
 

@@ -1,7 +1,8 @@
 /**
  * The slave processes of the patterns, as built-in remote definitions (every node knows them).
- * Each slave links to its master first, so it dies with it (exercises 1 and 3), then serves items
- * of one job, running the task named in its environment from its node's RemoteTable.
+ * Each slave links to its master first, so it dies with it (exercises 1 and 3), then serves the
+ * items of its master's jobs, running the task each `Work` names from its node's RemoteTable (so a
+ * `WorkPool` keeps its slaves up across jobs of different tasks).
  * @internal
  */
 import { Cause, Effect, Option, Schema } from "effect"
@@ -29,19 +30,19 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
   return Cause.pretty(cause).split("\n")[0] ?? "failed"
 }
 
-const taskOf = (name: string): Effect.Effect<TaskImpl, never, Process.Process> =>
-  withProcess((s) => {
-    const task = s.node.definition(name)?.task
-    return task === undefined
-      ? Effect.die(new Error(`no task ${JSON.stringify(name)} in this node's RemoteTable`))
-      : Effect.succeed(task)
-  })
+const taskOf = (name: string): Effect.Effect<TaskImpl | undefined, never, Process.Process> =>
+  withProcess((s) => Effect.succeed(s.node.definition(name)?.task))
 
 /** run the task on each item; failures are reported per item, interruption is not caught */
-const runItems = (task: TaskImpl, items: ReadonlyArray<WorkItem>) =>
+const runItems = (name: string, items: ReadonlyArray<WorkItem>) =>
   Effect.gen(function* () {
     const done: Array<ItemDone> = []
     const failed: Array<ItemFailed> = []
+    const task = yield* taskOf(name)
+    if (task === undefined) {
+      const error = `no task ${JSON.stringify(name)} in this node's RemoteTable`
+      return { done, failed: items.map((item) => new ItemFailed({ id: item.id, error })) }
+    }
     for (const item of items) {
       const input = task.decodeInput(item.input)
       if (Option.isNone(input)) {
@@ -64,7 +65,6 @@ const runItems = (task: TaskImpl, items: ReadonlyArray<WorkItem>) =>
 export class StealEnv extends Schema.TaggedClass<StealEnv>()("cloud-effect/StealEnv", {
   master: ProcessId,
   job: Schema.Int,
-  task: Schema.String,
   prefetch: Schema.Boolean,
   /** a fixed batch size, or 0 for adaptive */
   batch: Schema.Int,
@@ -75,8 +75,7 @@ export class StealEnv extends Schema.TaggedClass<StealEnv>()("cloud-effect/Steal
 /** env of a work-pushing slave */
 export class PushEnv extends Schema.TaggedClass<PushEnv>()("cloud-effect/PushEnv", {
   master: ProcessId,
-  job: Schema.Int,
-  task: Schema.String
+  job: Schema.Int
 }) {}
 
 /** env of a master-slave item process */
@@ -93,7 +92,6 @@ const MAX_BATCH = 1024
 const stealSlave = (env: StealEnv) =>
   Effect.gen(function* () {
     yield* Process.link(env.master)
-    const task = yield* taskOf(env.task)
     const self = yield* Process.self
     let n = env.batch > 0 ? env.batch : 1
     let perItem = 0 // smoothed milliseconds per item
@@ -104,7 +102,7 @@ const stealSlave = (env: StealEnv) =>
         Process.matchIf(
           Work,
           (w) => w.job === env.job,
-          (w) => Effect.succeed(w.items)
+          (w) => Effect.succeed(w)
         ),
         Process.matchIf(
           NoWork,
@@ -115,10 +113,10 @@ const stealSlave = (env: StealEnv) =>
       if (work === undefined) continue // idle: the master pushes retried items, or ends the job
       if (env.prefetch) yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
       const start = performance.now()
-      const { done, failed } = yield* runItems(task, work)
+      const { done, failed } = yield* runItems(work.task, work.items)
       yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
-      if (env.batch === 0 && work.length > 0) {
-        const sample = (performance.now() - start) / work.length
+      if (env.batch === 0 && work.items.length > 0) {
+        const sample = (performance.now() - start) / work.items.length
         perItem = perItem === 0 ? sample : perItem * 0.7 + sample * 0.3
         n = Math.max(1, Math.min(MAX_BATCH, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
       }
@@ -129,12 +127,11 @@ const stealSlave = (env: StealEnv) =>
 const pushSlave = (env: PushEnv) =>
   Effect.gen(function* () {
     yield* Process.link(env.master)
-    const task = yield* taskOf(env.task)
     const self = yield* Process.self
     while (true) {
       const work = yield* Process.expect(Work)
       if (work.job !== env.job) continue
-      const { done, failed } = yield* runItems(task, work.items)
+      const { done, failed } = yield* runItems(work.task, work.items)
       yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
     }
   })
@@ -142,9 +139,8 @@ const pushSlave = (env: PushEnv) =>
 const itemProcess = (env: ItemEnv) =>
   Effect.gen(function* () {
     yield* Process.link(env.master)
-    const task = yield* taskOf(env.task)
     const self = yield* Process.self
-    const { done, failed } = yield* runItems(task, [{ id: env.item, input: env.input } as WorkItem])
+    const { done, failed } = yield* runItems(env.task, [{ id: env.item, input: env.input } as WorkItem])
     yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
   })
 

@@ -1,0 +1,123 @@
+/**
+ * Backends: start a master node and its slave nodes, like Cloud Haskell's simplelocalnet
+ * (`startMaster`, `findSlaves`). The `Backend` service names the master and the slaves; how the
+ * nodes are started is the backend constructor's business.
+ *
+ * `Backend.workerThreads(n, { module })` runs the master in the main thread and one slave node in each
+ * of `n` worker threads. Every node runs the `remoteTable` exported by `module` (a `Layer` made with
+ * `Remote.table(...)`), so the master can spawn and call its closures on the slaves.
+ *
+ * @example
+ * ```ts
+ * // tasks.ts
+ * import { Effect, Schema } from "effect"
+ * import { Remote } from "cloud-effect"
+ * export const square = Remote.define("square", Schema.Int, (n) => Effect.succeed(n * n), Schema.Int)
+ * export const remoteTable = Remote.table(square)
+ *
+ * // main.ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Backend, Remote } from "cloud-effect"
+ * import { square } from "./tasks.ts"
+ *
+ * const main = Backend.startMaster((slaves) =>
+ *   Effect.forEach(slaves, (slave, i) => Remote.call(slave, square(i)), { concurrency: "unbounded" })
+ * ).pipe(
+ *   Effect.tap((squares) => Effect.log(squares)), // [0, 1, 4, 9]
+ *   Effect.provide(Backend.workerThreads(4, { module: new URL("./tasks.ts", import.meta.url) }))
+ * )
+ * NodeRuntime.runMain(main)
+ * ```
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import type { CurrentProcess } from "./internal/context.ts"
+import * as Node from "./Node.ts"
+import * as NodeId from "./NodeId.ts"
+import { buildRemoteTable, layerWorkerHub, mainAddress, type SpawnOptions, WorkerHub } from "./transport/Worker.ts"
+
+/**
+ * The nodes of a backend: the master (the node `startMaster` runs on) and its slaves.
+ * @since 0.1.0
+ */
+export class Backend extends Context.Service<
+  Backend,
+  {
+    readonly master: NodeId.NodeId
+    readonly slaves: ReadonlyArray<NodeId.NodeId>
+  }
+>()("cloud-effect/Backend") {}
+
+/**
+ * A backend could not be started.
+ * @since 0.1.0
+ */
+export class BackendError extends Schema.TaggedError<BackendError>()("BackendError", {
+  /** the node (address) that could not be started */
+  address: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.address}: ${this.reason}`
+  }
+}
+
+/**
+ * Options for `workerThreads`.
+ * @since 0.1.0
+ */
+export interface WorkerThreadsOptions extends SpawnOptions {}
+
+/**
+ * A backend of worker threads: the master node runs in the main thread (`thread:0`) on the worker
+ * hub, and each of the `n` slaves in a worker thread of its own (`thread:1` … `thread:n`). Every
+ * node gets the `remoteTable` exported by `options.module`. Provides the `Backend`, the master as the
+ * current `Node.Node` and the `WorkerHub` (to watch or terminate workers).
+ *
+ * Fails with a `BackendError` if the module cannot be loaded (in the main thread or a worker) or a
+ * worker does not start. Closing the layer's scope closes the master, then asks each worker to close
+ * its node (its processes' finalizers run), waits up to `closeTimeout` (5 seconds) and terminates
+ * the workers that have not ended.
+ * @since 0.1.0
+ */
+export const workerThreads = (
+  n: number,
+  options: WorkerThreadsOptions
+): Layer.Layer<Backend | Node.Node | WorkerHub, BackendError> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const table = yield* buildRemoteTable(options.module, mainAddress)
+      const hubContext = yield* Layer.build(layerWorkerHub)
+      const hub = Context.get(hubContext, WorkerHub)
+      const slaves = yield* hub.spawnWorkers(n, options)
+      const master = yield* Node.make().pipe(Effect.provideContext(Context.merge(table, hubContext)))
+      return Context.make(Backend, { master: master.nodeId, slaves: slaves.map(NodeId.make) }).pipe(
+        Context.add(Node.Node, master),
+        Context.add(WorkerHub, hub)
+      )
+    }).pipe(
+      Effect.mapError((error) => new BackendError({ address: error.address, reason: error.reason })),
+      Effect.withSpan("Backend.workerThreads")
+    )
+  )
+
+/**
+ * The slaves of the backend (Cloud Haskell's `findSlaves`).
+ * @since 0.1.0
+ */
+export const findSlaves: Effect.Effect<ReadonlyArray<NodeId.NodeId>, never, Backend> = Effect.map(
+  Effect.service(Backend),
+  (backend) => backend.slaves
+)
+
+/**
+ * Run `program` as a process on the master node with the list of slaves, and return its result
+ * (Cloud Haskell's `startMaster`). Fails with the program's error, or with `Node.ProcessDied` if the
+ * process was stopped from outside.
+ * @since 0.1.0
+ */
+export const startMaster = <A, E, R>(
+  program: (slaves: ReadonlyArray<NodeId.NodeId>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Node.ProcessDied, Backend | Node.Node | Exclude<R, CurrentProcess>> =>
+  Effect.flatMap(Effect.service(Backend), (backend) => Node.runProcess(program(backend.slaves)))

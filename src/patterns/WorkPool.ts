@@ -1,0 +1,151 @@
+/**
+ * A pool of slaves as a service: pick a strategy once, as a Layer, and submit many jobs. With
+ * work-stealing and work-pushing the slave processes stay up between jobs (one per node, started
+ * with the first job and replaced when one dies); jobs run one at a time, in submission order.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { PrimeFactors, WorkPool } from "cloud-effect"
+ *
+ * const job = Effect.gen(function*() {
+ *   const pool = yield* WorkPool.WorkPool
+ *   return yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 10_000), PrimeFactors.sum)
+ * })
+ * // provide WorkPool.layer({ strategy: "workStealing", nodes }) on a node: Node.layer(...)
+ * ```
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Semaphore, type Stream } from "effect"
+import { CurrentNode, CurrentProcess } from "../internal/context.ts"
+import type { LocalNode } from "../internal/node.ts"
+import {
+  makePool,
+  type Progress,
+  type Reducer,
+  reduceJob,
+  runJob,
+  type Strategy,
+  streamJob
+} from "../internal/patterns/master.ts"
+import type { PatternError } from "../internal/patterns/messages.ts"
+import { start } from "../internal/spawn.ts"
+import type { NodeId } from "../NodeId.ts"
+import type { Task } from "../Task.ts"
+
+/**
+ * The pool service.
+ * @since 0.1.0
+ */
+export class WorkPool extends Context.Service<
+  WorkPool,
+  {
+    /** run `task` on every input and fold the outputs */
+    readonly reduce: <I, O, A, E = never, R = never>(
+      task: Task<I, O>,
+      inputs: Iterable<I> | Stream.Stream<I, E, R>,
+      reducer: Reducer<O, A>
+    ) => Effect.Effect<A, PatternError | E, R>
+    /** run `task` on every input; the outputs in input order */
+    readonly map: <I, O>(task: Task<I, O>, inputs: Iterable<I>) => Effect.Effect<Array<O>, PatternError>
+    /** run `task` on every input; the outputs as a Stream, in completion order */
+    readonly mapStream: <I, O, E = never, R = never>(
+      task: Task<I, O>,
+      inputs: Iterable<I> | Stream.Stream<I, E, R>
+    ) => Stream.Stream<O, PatternError | E, R>
+  }
+>()("cloud-effect/WorkPool") {}
+
+/**
+ * How a pool hands out work.
+ * @since 0.1.0
+ */
+export type StrategyOptions =
+  | {
+      readonly strategy: "workStealing"
+      readonly prefetch?: boolean
+      readonly batch?: number
+      readonly targetMillis?: number
+    }
+  | { readonly strategy: "workPushing"; readonly window?: number }
+  | { readonly strategy: "masterSlave"; readonly concurrency?: number }
+
+/**
+ * Options of a pool.
+ * @since 0.1.0
+ */
+export type Options = StrategyOptions & {
+  /** the slave nodes */
+  readonly nodes: ReadonlyArray<NodeId>
+  /** retries per item (default 3) */
+  readonly retries?: number
+  /** called as items complete */
+  readonly onProgress?: (progress: Progress) => Effect.Effect<void>
+}
+
+const strategyOf = (options: Options): Strategy => {
+  switch (options.strategy) {
+    case "workStealing":
+      return {
+        _tag: "steal",
+        prefetch: options.prefetch ?? true,
+        batch: options.batch ?? 0,
+        targetMillis: options.targetMillis ?? 20
+      }
+    case "workPushing":
+      return { _tag: "push", window: Math.max(1, options.window ?? 2) }
+    case "masterSlave":
+      return { _tag: "masterSlave", concurrency: Math.max(1, options.concurrency ?? 2 * options.nodes.length) }
+  }
+}
+
+/**
+ * A pool on the current node: a master process that lives as long as the layer, and (for
+ * work-stealing and work-pushing) its slaves on the nodes. Closing the layer kills them all.
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<WorkPool, never, CurrentNode> =>
+  Layer.effect(
+    WorkPool,
+    Effect.gen(function* () {
+      const node = (yield* CurrentNode) as LocalNode
+      const strategy = strategyOf(options)
+      const pool = makePool()
+      const lock = yield* Semaphore.make(1)
+      // the pool's master: a process that only holds the mailbox the jobs run on
+      const [master, fiber] = yield* start(node, Effect.never)
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          for (const slave of pool.slaves.values()) node.kill(master.self, slave.pid, "the pool is closed")
+          fiber.interruptUnsafe()
+        })
+      )
+      const inMaster = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        lock.withPermit(Effect.provideService(effect, CurrentProcess, master)) as Effect.Effect<
+          A,
+          E,
+          Exclude<R, CurrentProcess>
+        >
+      const common = { nodes: options.nodes, retries: options.retries, onProgress: options.onProgress }
+      return WorkPool.of({
+        reduce: (task, inputs, reducer) => inMaster(reduceJob({ ...common, task, inputs }, strategy, reducer, pool)),
+        map: <I, O>(task: Task<I, O>, inputs: Iterable<I>) =>
+          inMaster(
+            Effect.suspend(() => {
+              const out: Array<unknown> = []
+              return runJob(
+                { ...common, task, inputs },
+                strategy,
+                (o, index) =>
+                  Effect.sync(() => {
+                    out[index] = o
+                  }),
+                pool
+              ).pipe(Effect.as(out as Array<O>))
+            })
+          ) as Effect.Effect<Array<O>, PatternError>,
+        mapStream: <I, O, E, R>(task: Task<I, O>, inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
+          streamJob({ ...common, task, inputs }, strategy, pool, inMaster) as Stream.Stream<O, PatternError | E, R>
+      })
+    })
+  )

@@ -1,0 +1,43 @@
+/**
+ * The entry module of a worker thread started by the worker hub (`Transport.layerWorkerHub`,
+ * `Backend.workerThreads`). It reads `workerData` (`{ address, module }`), imports `module`, builds
+ * the `remoteTable` layer it exports, starts a node on the `address` endpoint (every frame goes to
+ * the main thread), tells the main thread it is ready and serves until the main thread asks it to
+ * close. Then it closes the node (its processes are interrupted and their finalizers run) and stops
+ * listening, so the thread ends (if a handle a closure left open keeps it alive, it exits shortly after).
+ *
+ * If the module cannot be loaded or has no usable `remoteTable`, the worker reports why and ends:
+ * the main thread's `spawnWorkers` fails with a `WorkerError`.
+ * @internal
+ */
+import { parentPort, workerData } from "node:worker_threads"
+import { Cause, Context, Effect, Exit, Option } from "effect"
+import { make as makeNode } from "../Node.ts"
+import { Transport } from "../Transport.ts"
+import { attachWorker, buildRemoteTable, isWorkerData } from "./Worker.ts"
+
+const port = parentPort
+const data: unknown = workerData
+if (port === null || !isWorkerData(data)) {
+  throw new Error("cloud-effect: worker-entry.ts runs only as a worker thread started by the worker hub")
+}
+
+const worker = attachWorker(port, data.address)
+
+const program = Effect.gen(function* () {
+  const table = yield* buildRemoteTable(data.module, data.address)
+  yield* makeNode().pipe(Effect.provideContext(Context.add(table, Transport, worker.transport)))
+  worker.ready()
+  yield* worker.closeRequested
+}).pipe(Effect.scoped, Effect.annotateLogs({ node: data.address }))
+
+void Effect.runPromiseExit(program).then((exit) => {
+  if (Exit.isFailure(exit)) {
+    const error = Cause.findErrorOption(exit.cause)
+    worker.failed(Option.isSome(error) ? error.value.reason : Cause.pretty(exit.cause))
+  }
+  worker.dispose()
+  // the thread ends when nothing else keeps it alive; if something does (a timer a closure left
+  // behind), end it anyway: the node and its processes are closed
+  setTimeout(() => process.exit(0), 200).unref()
+})
