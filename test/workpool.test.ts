@@ -1,0 +1,51 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import { Node, type NodeId, PrimeFactors, Remote, Transport, WorkPool } from "../src/index.ts"
+
+const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))
+
+const pidsOn = (node: Node.NodeService) =>
+  Effect.map(Node.processes.pipe(Effect.provideService(Node.Node, node)), (ps) => ps.map(String).sort())
+
+describe("WorkPool", () => {
+  for (const strategy of ["workStealing", "workPushing", "masterSlave"] as const) {
+    it.effect(`${strategy}: many jobs, map keeps input order, slaves end with the layer`, () =>
+      Effect.gen(function* () {
+        const master = yield* Node.make({ name: "master" })
+        const s1 = yield* Node.make({ name: "s1" })
+        const s2 = yield* Node.make({ name: "s2" })
+        const nodes: ReadonlyArray<NodeId.NodeId> = [s1.nodeId, s2.nodeId]
+        const seen: Array<ReadonlyArray<string>> = []
+        yield* Effect.gen(function* () {
+          const pool = yield* WorkPool.WorkPool
+          assert.strictEqual(
+            yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 1000), PrimeFactors.sum),
+            2877
+          )
+          seen.push([...(yield* pidsOn(s1)), ...(yield* pidsOn(s2))])
+          const squares = yield* pool.map(PrimeFactors.naive, [12, 7, 8, 1, 30])
+          assert.deepStrictEqual(squares, [3, 1, 3, 0, 3])
+          seen.push([...(yield* pidsOn(s1)), ...(yield* pidsOn(s2))])
+          const streamed = yield* Stream.runCollect(pool.mapStream(PrimeFactors.primes, Stream.range(1, 10)))
+          assert.strictEqual(
+            streamed.reduce((a, b) => a + b, 0),
+            15
+          )
+        }).pipe(Effect.provide(WorkPool.layer({ strategy, nodes })), Effect.provideService(Node.Node, master))
+        if (strategy === "masterSlave") {
+          assert.deepStrictEqual(seen, [[], []], "item processes end with their item")
+        } else {
+          assert.strictEqual(seen[0]!.length, 2, "one slave per node")
+          assert.deepStrictEqual(seen[0], seen[1], "the same slaves serve both jobs")
+        }
+        // the layer is closed: its slaves are gone (kills travel as frames: let them land)
+        yield* Effect.yieldNow
+        for (let i = 0; i < 10 && (yield* pidsOn(s1)).length + (yield* pidsOn(s2)).length > 0; i++) {
+          yield* Effect.sleep(0)
+        }
+        assert.deepStrictEqual([...(yield* pidsOn(s1)), ...(yield* pidsOn(s2))], [])
+        assert.deepStrictEqual(yield* pidsOn(master), [])
+      }).pipe(Effect.provide(env))
+    )
+  }
+})
