@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Stream } from "effect"
 import { Node, type NodeId, PrimeFactors, Remote, Transport, WorkPool } from "../src/index.ts"
 
 const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))
@@ -18,10 +18,20 @@ describe("WorkPool", () => {
         const seen: Array<ReadonlyArray<string>> = []
         yield* Effect.gen(function* () {
           const pool = yield* WorkPool.WorkPool
+          const updates = yield* Effect.forkChild(
+            pool.progress.pipe(
+              Stream.takeUntil((p) => p.done === 1000),
+              Stream.runCollect
+            )
+          )
+          yield* Effect.yieldNow
           assert.strictEqual(
             yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 1000), PrimeFactors.sum),
             2877
           )
+          const progress = yield* Fiber.join(updates)
+          assert.isAbove(progress.length, 0)
+          assert.strictEqual(progress[progress.length - 1]!.done, 1000, "progress reaches the item count")
           seen.push([...(yield* pidsOn(s1)), ...(yield* pidsOn(s2))])
           const squares = yield* pool.map(PrimeFactors.naive, [12, 7, 8, 1, 30])
           assert.deepStrictEqual(squares, [3, 1, 3, 0, 3])

@@ -16,7 +16,7 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Semaphore, type Stream } from "effect"
+import { Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
 import { CurrentNode, CurrentProcess } from "../internal/context.ts"
 import type { LocalNode } from "../internal/node.ts"
 import {
@@ -33,6 +33,9 @@ import { start } from "../internal/spawn.ts"
 import type { NodeId } from "../NodeId.ts"
 import type { Task } from "../Task.ts"
 
+export { NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
+export type { Progress, Reducer }
+
 /**
  * The pool service.
  * @since 0.1.0
@@ -48,6 +51,8 @@ export class WorkPool extends Context.Service<
     ) => Effect.Effect<A, PatternError | E, R>
     /** run `task` on every input; the outputs in input order */
     readonly map: <I, O>(task: Task<I, O>, inputs: Iterable<I>) => Effect.Effect<Array<O>, PatternError>
+    /** the progress of the pool's jobs, for UIs (each subscriber sees the updates after it subscribed) */
+    readonly progress: Stream.Stream<Progress>
     /** run `task` on every input; the outputs as a Stream, in completion order */
     readonly mapStream: <I, O, E = never, R = never>(
       task: Task<I, O>,
@@ -126,8 +131,18 @@ export const layer = (options: Options): Layer.Layer<WorkPool, never, CurrentNod
           E,
           Exclude<R, CurrentProcess>
         >
-      const common = { nodes: options.nodes, retries: options.retries, onProgress: options.onProgress }
+      const updates = yield* PubSub.sliding<Progress>(64)
+      const common = {
+        nodes: options.nodes,
+        retries: options.retries,
+        onProgress: (p: Progress) =>
+          Effect.andThen(
+            PubSub.publish(updates, p),
+            options.onProgress === undefined ? Effect.void : options.onProgress(p)
+          )
+      }
       return WorkPool.of({
+        progress: Stream.fromPubSub(updates),
         reduce: (task, inputs, reducer) => inMaster(reduceJob({ ...common, task, inputs }, strategy, reducer, pool)),
         map: <I, O>(task: Task<I, O>, inputs: Iterable<I>) =>
           inMaster(
