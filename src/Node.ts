@@ -17,6 +17,8 @@
 import { Effect, Exit, Fiber, Layer, Option, Schema, Scope } from "effect"
 import { CurrentNode, type CurrentProcess, type NodeService } from "./internal/context.ts"
 import { LocalNode } from "./internal/node.ts"
+// the patterns' slave bodies are built-in definitions: every node must know them
+import "./internal/patterns/slaves.ts"
 import { start } from "./internal/spawn.ts"
 import { DiedReason } from "./Notification.ts"
 import { ProcessId } from "./ProcessId.ts"

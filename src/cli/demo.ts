@@ -1,0 +1,146 @@
+/**
+ * `cloud-effect demo`: the blog's job (sum of numPrimeFactors over 1..n) with each pattern on
+ * local worker-thread slave nodes, with a progress bar, then a table: pattern, result (checked
+ * against a sequential run), time, speed-up over sequential, master peak memory.
+ */
+import { Console, Effect, Schema } from "effect"
+import * as Backend from "../Backend.ts"
+import * as MasterSlave from "../patterns/MasterSlave.ts"
+import * as PrimeFactors from "../patterns/PrimeFactors.ts"
+import * as WorkPushing from "../patterns/WorkPushing.ts"
+import * as WorkStealing from "../patterns/WorkStealing.ts"
+
+export const patterns = ["master-slave", "work-pushing", "work-stealing"] as const
+export type Pattern = (typeof patterns)[number]
+
+export interface DemoOptions {
+  readonly n: number
+  readonly patterns: ReadonlyArray<Pattern>
+  readonly workers: number
+  readonly window: number
+  readonly prefetch: boolean
+  readonly variant: "primes" | "naive"
+  readonly chunk: number
+  readonly json: boolean
+}
+
+export interface Row {
+  readonly pattern: string
+  readonly result: number
+  readonly ok: boolean
+  readonly millis: number
+  readonly speedup: number
+  readonly peakHeapMiB: number
+}
+
+/** a progress bar on stderr (only on a terminal) */
+const progressBar = (label: string, total: number) => {
+  const tty = process.stderr.isTTY === true
+  let last = -1
+  return {
+    update: (done: number) =>
+      Effect.sync(() => {
+        if (!tty) return
+        const pct = Math.floor((100 * done) / Math.max(total, 1))
+        if (pct === last) return
+        last = pct
+        const width = 30
+        const filled = Math.round((width * pct) / 100)
+        process.stderr.write(`\r${label.padEnd(14)} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${pct}%`)
+      }),
+    done: Effect.sync(() => {
+      if (tty) process.stderr.write("\r\u001b[2K")
+    })
+  }
+}
+
+/** sample the heap while an effect runs; its peak in MiB */
+const withPeakHeap = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    let peak = process.memoryUsage().heapUsed
+    const timer = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().heapUsed)
+    }, 20)
+    return effect.pipe(
+      Effect.map((a) => [a, peak / (1024 * 1024)] as const),
+      Effect.ensuring(Effect.sync(() => clearInterval(timer)))
+    )
+  })
+
+const tableModule = new URL("./tasks.ts", import.meta.url)
+
+export const runDemo = (options: DemoOptions) =>
+  Effect.gen(function* () {
+    const f = options.variant === "primes" ? PrimeFactors.numPrimeFactors : PrimeFactors.numPrimeFactorsNaive
+    const task = options.variant === "primes" ? PrimeFactors.primesRange : PrimeFactors.naiveRange
+    const items = Math.ceil(options.n / options.chunk)
+    if (!options.json) {
+      yield* Console.log(
+        `sum of numPrimeFactors (${options.variant}) over 1..${options.n}: ${items} items of ${options.chunk} numbers, ` +
+          `${options.workers} worker-thread slave nodes`
+      )
+    }
+    const seqStart = performance.now()
+    const expected = PrimeFactors.sequential(f, options.n)
+    const seqMillis = performance.now() - seqStart
+    const rows: Array<Row> = [
+      { pattern: "sequential", result: expected, ok: true, millis: seqMillis, speedup: 1, peakHeapMiB: 0 }
+    ]
+    for (const pattern of options.patterns) {
+      const bar = progressBar(pattern, items)
+      // fresh slaves for each pattern: each grows its own prime table, as in the blog
+      const [result, millis, peak] = yield* Backend.startMaster((slaves) =>
+        Effect.gen(function* () {
+          const job = {
+            task,
+            inputs: PrimeFactors.ranges(1, options.n, options.chunk),
+            nodes: slaves,
+            reduce: PrimeFactors.sum,
+            onProgress: (p: WorkStealing.Progress) => bar.update(p.done)
+          }
+          const start = performance.now()
+          const [sum, peakHeap] = yield* withPeakHeap(
+            pattern === "master-slave"
+              ? MasterSlave.run(job)
+              : pattern === "work-pushing"
+                ? WorkPushing.run({ ...job, window: options.window })
+                : WorkStealing.run({ ...job, prefetch: options.prefetch })
+          )
+          return [sum, performance.now() - start, peakHeap] as const
+        })
+      ).pipe(Effect.ensuring(bar.done), Effect.provide(Backend.workerThreads(options.workers, { module: tableModule })))
+      rows.push({ pattern, result, ok: result === expected, millis, speedup: seqMillis / millis, peakHeapMiB: peak })
+    }
+    if (options.json) {
+      yield* Console.log(
+        JSON.stringify({ n: options.n, variant: options.variant, workers: options.workers, rows }, null, 2)
+      )
+    } else {
+      yield* Console.log(formatTable(rows))
+    }
+    if (rows.some((r) => !r.ok)) return yield* new DemoMismatch({ expected })
+    return rows
+  })
+
+/** A pattern's result differs from the sequential sum. */
+export class DemoMismatch extends Schema.TaggedError<DemoMismatch>()("DemoMismatch", { expected: Schema.Number }) {
+  override get message(): string {
+    return `a pattern's result differs from the sequential sum ${this.expected}`
+  }
+}
+
+export const formatTable = (rows: ReadonlyArray<Row>): string => {
+  const header = ["pattern", "result", "check", "time ms", "speed-up", "master peak heap MiB"]
+  const body = rows.map((r) => [
+    r.pattern,
+    r.result.toLocaleString("en-US"),
+    r.ok ? "ok" : "WRONG",
+    r.millis.toFixed(0),
+    `${r.speedup.toFixed(2)}x`,
+    r.pattern === "sequential" ? "-" : r.peakHeapMiB.toFixed(1)
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n")
+}
