@@ -31,10 +31,13 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import * as fs from "node:fs"
+import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import type { RemoteTable } from "./internal/closure.ts"
 import type { CurrentProcess } from "./internal/context.ts"
 import * as Node from "./Node.ts"
 import * as NodeId from "./NodeId.ts"
+import { layerTcp, parseAddress } from "./transport/Tcp.ts"
 import { buildRemoteTable, layerWorkerHub, mainAddress, type SpawnOptions, WorkerHub } from "./transport/Worker.ts"
 
 /**
@@ -121,3 +124,113 @@ export const startMaster = <A, E, R>(
   program: (slaves: ReadonlyArray<NodeId.NodeId>) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | Node.ProcessDied, Backend | Node.Node | Exclude<R, CurrentProcess>> =>
   Effect.flatMap(Effect.service(Backend), (backend) => Node.runProcess(program(backend.slaves)))
+
+// -------------------------------------------------------------------------------------------------
+// TCP: nodes in separate OS processes or on other machines
+
+/**
+ * Options of a TCP node.
+ * @since 0.1.0
+ */
+export interface TcpNodeOptions {
+  /** where to listen: `127.0.0.1` and a port (0 picks a free one) */
+  readonly host: string
+  readonly port: number
+  /** the cluster's shared secret (see `cookie`) */
+  readonly cookie: Redacted.Redacted<string>
+  /** the host other nodes reach this one at (default: `host`) */
+  readonly advertiseHost?: string | undefined
+  /** the definitions this node runs (tasks, closures) */
+  readonly table: Layer.Layer<RemoteTable>
+  /** heartbeat settings of the transport */
+  readonly heartbeatInterval?: import("effect").Duration.Input | undefined
+  readonly heartbeatTimeout?: import("effect").Duration.Input | undefined
+}
+
+const tcpNode = (options: TcpNodeOptions) =>
+  Node.make().pipe(
+    Effect.provide(
+      Layer.merge(
+        layerTcp({
+          host: options.host,
+          port: options.port,
+          cookie: options.cookie,
+          advertiseHost: options.advertiseHost,
+          heartbeatInterval: options.heartbeatInterval,
+          heartbeatTimeout: options.heartbeatTimeout
+        }),
+        options.table
+      )
+    ),
+    Effect.mapError((e) => new BackendError({ address: `${options.host}:${options.port}`, reason: e.reason }))
+  )
+
+/**
+ * A slave node on TCP (Cloud Haskell's `startSlave`): it serves the master's spawns until its scope
+ * closes. Its address is `Node.Node`'s `nodeId` (`tcp://host:port`).
+ * @since 0.1.0
+ */
+export const tcpSlave = (options: TcpNodeOptions): Layer.Layer<Node.Node, BackendError> =>
+  Layer.effect(Node.Node, tcpNode(options))
+
+/**
+ * A master node on TCP with an explicit list of slaves (`tcp://host:port` addresses). Every slave is
+ * contacted first (connection and cookie handshake): an unreachable slave or a wrong cookie is a
+ * `BackendError` naming it.
+ * @since 0.1.0
+ */
+export const tcpMaster = (
+  options: TcpNodeOptions & { readonly slaves: ReadonlyArray<string> }
+): Layer.Layer<Backend | Node.Node, BackendError> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      for (const address of options.slaves) {
+        if (parseAddress(address) === undefined) {
+          return yield* new BackendError({ address, reason: "not a tcp://host:port address" })
+        }
+      }
+      const master = yield* tcpNode(options)
+      const slaves = options.slaves.map(NodeId.make)
+      for (const slave of slaves) {
+        const reached = yield* (master as unknown as { reach: (n: NodeId.NodeId) => Effect.Effect<boolean> }).reach(
+          slave
+        )
+        if (!reached) {
+          return yield* new BackendError({
+            address: slave.address,
+            reason: "unreachable (no node listens there, or it refused the cookie)"
+          })
+        }
+      }
+      return Context.make(Backend, { master: master.nodeId, slaves }).pipe(Context.add(Node.Node, master))
+    })
+  )
+
+/**
+ * The cluster cookie: given directly, or read from a file (its first line), or from the
+ * `CLOUD_EFFECT_COOKIE` environment variable, in that order.
+ * @since 0.1.0
+ */
+export const cookie = (options: {
+  readonly cookie?: string | undefined
+  readonly file?: string | undefined
+}): Effect.Effect<Redacted.Redacted<string>, BackendError> =>
+  Effect.gen(function* () {
+    if (options.cookie !== undefined && options.cookie !== "") return Redacted.make(options.cookie)
+    if (options.file !== undefined) {
+      const file = options.file
+      const text = yield* Effect.try({
+        try: () => fs.readFileSync(file, "utf8"),
+        catch: (e) => new BackendError({ address: file, reason: `cannot read the cookie file: ${String(e)}` })
+      })
+      const first = text.split(/\r?\n/)[0]?.trim() ?? ""
+      if (first === "") return yield* new BackendError({ address: file, reason: "the cookie file is empty" })
+      return Redacted.make(first)
+    }
+    const env = Option.fromNullishOr(process.env.CLOUD_EFFECT_COOKIE).pipe(Option.filter((s) => s !== ""))
+    if (Option.isSome(env)) return Redacted.make(env.value)
+    return yield* new BackendError({
+      address: "cookie",
+      reason: "no cookie: pass one, a cookie file, or set CLOUD_EFFECT_COOKIE"
+    })
+  })

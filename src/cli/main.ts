@@ -4,7 +4,8 @@
  *
  *   cloud-effect demo [-n N] [--pattern P] [--workers W] [--window K] [--prefetch] [--json]
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type Pattern, patterns, runDemo } from "./demo.ts"
