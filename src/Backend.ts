@@ -35,8 +35,11 @@ import * as fs from "node:fs"
 import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import type { RemoteTable } from "./internal/closure.ts"
 import type { CurrentProcess } from "./internal/context.ts"
+import type { LocalNode } from "./internal/node.ts"
 import * as Node from "./Node.ts"
 import * as NodeId from "./NodeId.ts"
+import { NodeMonitorNotification } from "./Notification.ts"
+import * as Process from "./Process.ts"
 import { layerTcp, parseAddress } from "./transport/Tcp.ts"
 import { buildRemoteTable, layerWorkerHub, mainAddress, type SpawnOptions, WorkerHub } from "./transport/Worker.ts"
 
@@ -48,7 +51,10 @@ export class Backend extends Context.Service<
   Backend,
   {
     readonly master: NodeId.NodeId
+    /** the slaves known when the backend started */
     readonly slaves: ReadonlyArray<NodeId.NodeId>
+    /** the slaves known now: the started ones plus those that registered since (TCP) */
+    readonly findSlaves: Effect.Effect<ReadonlyArray<NodeId.NodeId>>
   }
 >()("cloud-effect/Backend") {}
 
@@ -95,10 +101,12 @@ export const workerThreads = (
       const hub = Context.get(hubContext, WorkerHub)
       const slaves = yield* hub.spawnWorkers(n, options)
       const master = yield* Node.make().pipe(Effect.provideContext(Context.merge(table, hubContext)))
-      return Context.make(Backend, { master: master.nodeId, slaves: slaves.map(NodeId.make) }).pipe(
-        Context.add(Node.Node, master),
-        Context.add(WorkerHub, hub)
-      )
+      const slaveIds = slaves.map(NodeId.make)
+      return Context.make(Backend, {
+        master: master.nodeId,
+        slaves: slaveIds,
+        findSlaves: Effect.succeed(slaveIds)
+      }).pipe(Context.add(Node.Node, master), Context.add(WorkerHub, hub))
     }).pipe(
       Effect.mapError((error) => new BackendError({ address: error.address, reason: error.reason })),
       Effect.withSpan("Backend.workerThreads")
@@ -111,8 +119,8 @@ export const workerThreads = (
  */
 export const findSlaves: Effect.Effect<ReadonlyArray<NodeId.NodeId>, never, Backend> = Effect.map(
   Effect.service(Backend),
-  (backend) => backend.slaves
-)
+  (backend) => backend.findSlaves
+).pipe(Effect.flatten)
 
 /**
  * Run `program` as a process on the master node with the list of slaves, and return its result
@@ -123,7 +131,9 @@ export const findSlaves: Effect.Effect<ReadonlyArray<NodeId.NodeId>, never, Back
 export const startMaster = <A, E, R>(
   program: (slaves: ReadonlyArray<NodeId.NodeId>) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | Node.ProcessDied, Backend | Node.Node | Exclude<R, CurrentProcess>> =>
-  Effect.flatMap(Effect.service(Backend), (backend) => Node.runProcess(program(backend.slaves)))
+  Effect.flatMap(Effect.service(Backend), (backend) =>
+    Effect.flatMap(backend.findSlaves, (slaves) => Node.runProcess(program(slaves)))
+  )
 
 // -------------------------------------------------------------------------------------------------
 // TCP: nodes in separate OS processes or on other machines
@@ -170,8 +180,34 @@ const tcpNode = (options: TcpNodeOptions) =>
  * closes. Its address is `Node.Node`'s `nodeId` (`tcp://host:port`).
  * @since 0.1.0
  */
-export const tcpSlave = (options: TcpNodeOptions): Layer.Layer<Node.Node, BackendError> =>
-  Layer.effect(Node.Node, tcpNode(options))
+export const tcpSlave = (
+  options: TcpNodeOptions & {
+    /** a master to register with (`tcp://host:port`): it finds this slave without a peer list */
+    readonly master?: string | undefined
+  }
+): Layer.Layer<Node.Node, BackendError> =>
+  Layer.effect(
+    Node.Node,
+    Effect.gen(function* () {
+      const node = yield* tcpNode(options)
+      if (options.master !== undefined) {
+        const master = NodeId.make(options.master)
+        // say hello now and every few seconds, so a master that starts (or restarts) later finds us
+        const hello = Process.nsendRemote(master, registryName, new SlaveHello({ node: node.nodeId })).pipe(
+          Effect.andThen(Effect.sleep("2 seconds")),
+          Effect.forever
+        )
+        yield* Effect.forkScoped(Node.runProcess(hello).pipe(Effect.provideService(Node.Node, node)))
+      }
+      return node
+    })
+  )
+
+/** the name of the master's slave registry process */
+const registryName = "cloud-effect/Backend/slaves"
+
+/** a slave announces itself to a master */
+class SlaveHello extends Schema.TaggedClass<SlaveHello>()("cloud-effect/SlaveHello", { node: NodeId.NodeId }) {}
 
 /**
  * A master node on TCP with an explicit list of slaves (`tcp://host:port` addresses). Every slave is
@@ -180,7 +216,10 @@ export const tcpSlave = (options: TcpNodeOptions): Layer.Layer<Node.Node, Backen
  * @since 0.1.0
  */
 export const tcpMaster = (
-  options: TcpNodeOptions & { readonly slaves: ReadonlyArray<string> }
+  options: TcpNodeOptions & {
+    /** the slaves to use (`tcp://host:port`); more can register themselves (`tcpSlave({ master })`) */
+    readonly slaves: ReadonlyArray<string>
+  }
 ): Layer.Layer<Backend | Node.Node, BackendError> =>
   Layer.effectContext(
     Effect.gen(function* () {
@@ -191,18 +230,46 @@ export const tcpMaster = (
       }
       const master = yield* tcpNode(options)
       const slaves = options.slaves.map(NodeId.make)
+      const endpoint = (master as LocalNode).endpoint!
       for (const slave of slaves) {
-        const reached = yield* (master as unknown as { reach: (n: NodeId.NodeId) => Effect.Effect<boolean> }).reach(
-          slave
-        )
-        if (!reached) {
-          return yield* new BackendError({
-            address: slave.address,
-            reason: "unreachable (no node listens there, or it refused the cookie)"
-          })
-        }
+        yield* endpoint
+          .connect(slave.address)
+          .pipe(
+            Effect.mapError((e) => new BackendError({ address: slave.address, reason: `unreachable: ${e.reason}` }))
+          )
       }
-      return Context.make(Backend, { master: master.nodeId, slaves }).pipe(Context.add(Node.Node, master))
+      // slaves that register themselves: kept while their node is reachable
+      const registered = new Map<string, NodeId.NodeId>()
+      const registry = Effect.gen(function* () {
+        yield* Process.register(registryName, yield* Process.self)
+        const watched = new Map<number, string>()
+        while (true) {
+          yield* Process.receiveWait(
+            Process.match(SlaveHello, (hello) =>
+              Effect.gen(function* () {
+                if (registered.has(hello.node.address)) return
+                registered.set(hello.node.address, hello.node)
+                const ref = yield* Process.monitorNode(hello.node)
+                watched.set(ref.id, hello.node.address)
+              })
+            ),
+            Process.match(NodeMonitorNotification, (n) =>
+              Effect.sync(() => {
+                const address = watched.get(n.ref.id)
+                watched.delete(n.ref.id)
+                if (address !== undefined) registered.delete(address)
+              })
+            )
+          )
+        }
+      })
+      yield* Effect.forkScoped(Node.runProcess(registry).pipe(Effect.provideService(Node.Node, master)))
+      const findSlaves = Effect.sync(() => {
+        const all = new Map(slaves.map((s) => [s.address, s] as const))
+        for (const [address, node] of registered) all.set(address, node)
+        return [...all.values()]
+      })
+      return Context.make(Backend, { master: master.nodeId, slaves, findSlaves }).pipe(Context.add(Node.Node, master))
     })
   )
 

@@ -3,11 +3,18 @@
  * The `cloud-effect` command.
  *
  *   cloud-effect demo [-n N] [--pattern P] [--workers W] [--window K] [--prefetch] [--json]
+ *   cloud-effect slave --listen HOST:PORT --cookie-file F [--load ./my-tasks.js] [--master tcp://HOST:PORT]
+ *   cloud-effect master --slaves HOST:PORT,... --pattern P -n N --cookie-file F
+ *
+ * Errors a user can make (an unreachable slave, a wrong cookie, a port in use, an unknown pattern, a
+ * bad -n) print one line and exit non-zero.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Cause, Console, Effect, Option, References } from "effect"
+import { CliError, Command, Flag } from "effect/cli"
+import * as Backend from "../Backend.ts"
+import { runMaster, runSlave } from "./cluster.ts"
 import { type Pattern, patterns, runDemo } from "./demo.ts"
 
 const demo = Command.make(
@@ -55,9 +62,110 @@ const demo = Command.make(
     )
 ).pipe(Command.withDescription("run the demo job with each pattern on local worker threads"))
 
+const cookieFlags = {
+  cookie: Flag.String("cookie").pipe(Flag.withDescription("the cluster's shared secret"), Flag.optional),
+  cookieFile: Flag.String("cookie-file").pipe(
+    Flag.withDescription("a file whose first line is the cookie (or set CLOUD_EFFECT_COOKIE)"),
+    Flag.optional
+  )
+}
+
+const cookieOf = (flags: { cookie: Option.Option<string>; cookieFile: Option.Option<string> }) =>
+  Backend.cookie({ cookie: Option.getOrUndefined(flags.cookie), file: Option.getOrUndefined(flags.cookieFile) })
+
+const slave = Command.make(
+  "slave",
+  {
+    listen: Flag.String("listen").pipe(Flag.withDescription("HOST:PORT to listen on (port 0: any free port)")),
+    load: Flag.String("load").pipe(Flag.withDescription("a module exporting your `remoteTable`"), Flag.optional),
+    master: Flag.String("master").pipe(
+      Flag.withDescription("register with this master (tcp://HOST:PORT)"),
+      Flag.optional
+    ),
+    ...cookieFlags
+  },
+  (config) =>
+    Effect.flatMap(cookieOf(config), (cookie) =>
+      runSlave({
+        listen: config.listen,
+        cookie,
+        load: Option.getOrUndefined(config.load),
+        master: Option.getOrUndefined(config.master)
+      })
+    )
+).pipe(Command.withDescription("start a slave node on TCP and serve until stopped"))
+
+const master = Command.make(
+  "master",
+  {
+    slaves: Flag.String("slaves").pipe(Flag.withDescription("the slaves, HOST:PORT,HOST:PORT,...")),
+    listen: Flag.String("listen").pipe(
+      Flag.withDescription("HOST:PORT of the master node"),
+      Flag.withDefault("127.0.0.1:0")
+    ),
+    pattern: Flag.Literals("pattern", patterns).pipe(Flag.withDefault("work-stealing" as const)),
+    n: Flag.Int("count").pipe(
+      Flag.withAlias("n"),
+      Flag.withDefault(100_000),
+      Flag.filter(
+        (n) => n >= 1,
+        (n) => `-n must be at least 1 (got ${n})`
+      )
+    ),
+    variant: Flag.Literals("variant", ["primes", "naive"]).pipe(Flag.withDefault("primes" as const)),
+    chunk: Flag.Int("chunk").pipe(Flag.withDefault(100)),
+    window: Flag.Int("window").pipe(Flag.withDefault(2)),
+    prefetch: Flag.Boolean("prefetch").pipe(Flag.withDefault(true)),
+    json: Flag.Boolean("json").pipe(Flag.withDefault(false)),
+    ...cookieFlags
+  },
+  (config) =>
+    Effect.flatMap(cookieOf(config), (cookie) =>
+      Effect.asVoid(
+        runMaster({
+          ...config,
+          cookie,
+          slaves: config.slaves
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+            .map((s) => (s.startsWith("tcp://") ? s : `tcp://${s}`))
+        })
+      )
+    )
+).pipe(Command.withDescription("run the demo job on TCP slaves"))
+
 const cli = Command.make("cloud-effect").pipe(
   Command.withDescription("Cloud Haskell's process model for Effect"),
-  Command.withSubcommands([demo])
+  Command.withSubcommands([demo, slave, master])
 )
 
-Command.run(cli, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+/** one line for the user, no stack trace, exit code 1 */
+const oneLine = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.findErrorOption(cause)
+  if (Option.isSome(error)) {
+    const e = error.value as { readonly message?: unknown; readonly _tag?: unknown }
+    return typeof e.message === "string" && e.message !== "" ? e.message : String(e._tag ?? e)
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "failed"
+}
+
+Command.run(cli, { version: "0.1.0" }).pipe(
+  Effect.catchCause((cause) => {
+    if (Cause.hasInterruptsOnly(cause)) return Effect.void
+    const error = Cause.findErrorOption(cause)
+    // the cli module already printed its own parse errors and help
+    const shown = Option.isSome(error) && CliError.isCliError(error.value)
+    return Effect.andThen(
+      shown ? Effect.void : Console.error(`cloud-effect: ${oneLine(cause)}`),
+      Effect.sync(() => {
+        process.exitCode = 1
+      })
+    )
+  }),
+  Effect.provide(NodeServices.layer),
+  // the transport's warnings (a refused cookie, a lost connection) are for the slaves' operators;
+  // the command prints its own one-line errors
+  Effect.provideService(References.MinimumLogLevel, process.argv[2] === "slave" ? "Warn" : "Error"),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)

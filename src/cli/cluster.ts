@@ -1,0 +1,113 @@
+/**
+ * `cloud-effect slave` and `cloud-effect master`: the demo job (or a user's own tasks) over TCP,
+ * across OS processes or machines.
+ */
+import { Console, Effect, Layer, type Redacted } from "effect"
+import * as Backend from "../Backend.ts"
+import type { RemoteTable } from "../internal/closure.ts"
+import * as Node from "../Node.ts"
+import * as MasterSlave from "../patterns/MasterSlave.ts"
+import * as PrimeFactors from "../patterns/PrimeFactors.ts"
+import * as WorkPushing from "../patterns/WorkPushing.ts"
+import * as WorkStealing from "../patterns/WorkStealing.ts"
+import * as Remote from "../Remote.ts"
+import { formatTable, type Pattern, type Row } from "./demo.ts"
+
+/** `HOST:PORT` → host and port */
+export const parseListen = (listen: string): Effect.Effect<{ host: string; port: number }, Backend.BackendError> => {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen)
+  const port = match === null ? Number.NaN : Number(match[3])
+  if (match === null || !(port >= 0 && port <= 65535)) {
+    return Effect.fail(new Backend.BackendError({ address: listen, reason: "expected HOST:PORT, e.g. 127.0.0.1:4000" }))
+  }
+  return Effect.succeed({ host: match[1] ?? match[2]!, port })
+}
+
+/** the table of a slave or master: the demo's tasks, plus the `remoteTable` of a user's module */
+export const loadTable = (load: string | undefined): Effect.Effect<Layer.Layer<RemoteTable>, Backend.BackendError> =>
+  Effect.gen(function* () {
+    const own = Remote.table(...PrimeFactors.tasks)
+    if (load === undefined) return own
+    const href = new URL(load, `file://${process.cwd()}/`).href
+    const module = yield* Effect.tryPromise({
+      try: () => import(href) as Promise<{ readonly remoteTable?: unknown }>,
+      catch: (e) => new Backend.BackendError({ address: load, reason: `cannot load the module: ${String(e)}` })
+    })
+    if (!Layer.isLayer(module.remoteTable)) {
+      return yield* new Backend.BackendError({ address: load, reason: "the module exports no `remoteTable` layer" })
+    }
+    const theirs = module.remoteTable as Layer.Layer<RemoteTable>
+    // both tables: the user's definitions and the demo's tasks
+    return Layer.effect(
+      Remote.RemoteTable,
+      Effect.gen(function* () {
+        const a = yield* Effect.provide(Effect.service(Remote.RemoteTable), own)
+        const b = yield* Effect.provide(Effect.service(Remote.RemoteTable), theirs)
+        return new Map([...a, ...b]) as ReadonlyMap<string, Remote.Definition>
+      })
+    )
+  })
+
+export const runSlave = (options: {
+  readonly listen: string
+  readonly cookie: Redacted.Redacted<string>
+  readonly load: string | undefined
+  readonly master: string | undefined
+}) =>
+  Effect.gen(function* () {
+    const { host, port } = yield* parseListen(options.listen)
+    const table = yield* loadTable(options.load)
+    yield* Effect.gen(function* () {
+      const node = yield* Node.Node
+      yield* Console.log(`cloud-effect slave listening on ${node.nodeId.address}`)
+      return yield* Effect.never
+    }).pipe(Effect.provide(Backend.tcpSlave({ host, port, cookie: options.cookie, table, master: options.master })))
+  })
+
+export const runMaster = (options: {
+  readonly listen: string
+  readonly cookie: Redacted.Redacted<string>
+  readonly slaves: ReadonlyArray<string>
+  readonly pattern: Pattern
+  readonly n: number
+  readonly variant: "primes" | "naive"
+  readonly chunk: number
+  readonly window: number
+  readonly prefetch: boolean
+  readonly json: boolean
+}) =>
+  Effect.gen(function* () {
+    const { host, port } = yield* parseListen(options.listen)
+    const task = options.variant === "primes" ? PrimeFactors.primesRange : PrimeFactors.naiveRange
+    const table = Remote.table(...PrimeFactors.tasks)
+    const [result, millis] = yield* Backend.startMaster((slaves) =>
+      Effect.gen(function* () {
+        const job = {
+          task,
+          inputs: PrimeFactors.ranges(1, options.n, options.chunk),
+          nodes: slaves,
+          reduce: PrimeFactors.sum
+        }
+        const start = performance.now()
+        const sum = yield* options.pattern === "master-slave"
+          ? MasterSlave.run(job)
+          : options.pattern === "work-pushing"
+            ? WorkPushing.run({ ...job, window: options.window })
+            : WorkStealing.run({ ...job, prefetch: options.prefetch })
+        return [sum, performance.now() - start] as const
+      })
+    ).pipe(Effect.provide(Backend.tcpMaster({ host, port, cookie: options.cookie, table, slaves: options.slaves })))
+    const row: Row = { pattern: options.pattern, result, ok: true, millis, speedup: Number.NaN, peakHeapMiB: 0 }
+    if (options.json) {
+      yield* Console.log(
+        JSON.stringify({ n: options.n, variant: options.variant, slaves: options.slaves, result, millis })
+      )
+    } else {
+      yield* Console.log(
+        `sum of numPrimeFactors (${options.variant}) over 1..${options.n} on ${options.slaves.length} TCP slaves`
+      )
+      yield* Console.log(formatTable([row]).split("\n").slice(0, 3).join("\n"))
+      yield* Console.log(`result ${result}`)
+    }
+    return result
+  })
