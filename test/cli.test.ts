@@ -1,0 +1,144 @@
+/**
+ * The cloud-effect command across OS processes on 127.0.0.1: slaves started with
+ * `cloud-effect slave`, the job run by `cloud-effect master` (or by the library on TCP), a slave
+ * SIGKILLed mid-run, and the errors a user can make.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import { Backend, PrimeFactors, Remote, WorkStealing } from "../src/index.ts"
+
+const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url))
+const cookie = "cli-test-cookie"
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** run the command to its end */
+const command = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.callback<Run>((resume) => {
+    const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, ...env }, stdio: "pipe" })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => {
+      stdout += d
+    })
+    child.stderr.on("data", (d) => {
+      stderr += d
+    })
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/** a slave OS process, killed when the scope closes; its address once it listens */
+const slave = Effect.acquireRelease(
+  Effect.callback<{ readonly child: ChildProcess; readonly address: string }, Error>((resume) => {
+    const child = spawn(process.execPath, [main, "slave", "--listen", "127.0.0.1:0", "--cookie", cookie], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    child.stdout.on("data", (d) => {
+      out += d
+      const m = /listening on (tcp:\/\/[0-9.]+:\d+)/.exec(out)
+      if (m) resume(Effect.succeed({ child, address: m[1]! }))
+    })
+    child.on("exit", (code) => resume(Effect.fail(new Error(`the slave exited early (${code}): ${out}`))))
+  }),
+  ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+)
+
+describe("cloud-effect over TCP, separate OS processes", () => {
+  it.live(
+    "master against two slave processes prints the exact sum",
+    () =>
+      Effect.gen(function* () {
+        const [a, b] = [yield* slave, yield* slave]
+        const slaves = [a.address, b.address].map((s) => s.replace("tcp://", "")).join(",")
+        for (const pattern of ["work-stealing", "master-slave", "work-pushing"]) {
+          const run = yield* command(["master", "--slaves", slaves, "--pattern", pattern, "-n", "10000", "--json"], {
+            CLOUD_EFFECT_COOKIE: cookie
+          })
+          assert.strictEqual(run.code, 0, run.stderr)
+          assert.strictEqual(JSON.parse(run.stdout).result, 31985, pattern)
+        }
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a slave SIGKILLed mid-run: the result is still exact",
+    () =>
+      Effect.gen(function* () {
+        const [a, b] = [yield* slave, yield* slave]
+        let killed = false
+        const n = 30_000
+        const result = yield* Backend.startMaster((slaves) =>
+          WorkStealing.run({
+            task: PrimeFactors.naiveRange,
+            inputs: PrimeFactors.ranges(1, n, 100),
+            nodes: slaves,
+            reduce: PrimeFactors.sum,
+            onProgress: (p) =>
+              Effect.sync(() => {
+                if (!killed && p.done >= 30) {
+                  killed = true
+                  b.child.kill("SIGKILL")
+                }
+              })
+          })
+        ).pipe(
+          Effect.provide(
+            Backend.tcpMaster({
+              host: "127.0.0.1",
+              port: 0,
+              cookie: Redacted.make(cookie),
+              table: Remote.table(...PrimeFactors.tasks),
+              slaves: [a.address, b.address]
+            })
+          )
+        )
+        assert.isTrue(killed, "the slave was killed during the run")
+        assert.strictEqual(result, PrimeFactors.sequential(PrimeFactors.numPrimeFactorsNaive, n))
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "user errors: one line and a non-zero exit, no stack trace",
+    () =>
+      Effect.gen(function* () {
+        const a = yield* slave
+        const address = a.address.replace("tcp://", "")
+        const wrongCookie = yield* command(["master", "--slaves", address, "-n", "100", "--cookie", "not-the-cookie"])
+        assert.strictEqual(wrongCookie.code, 1)
+        assert.match(wrongCookie.stderr.trim(), /^cloud-effect: tcp:\/\/127\.0\.0\.1:\d+: unreachable: wrong cookie/)
+        assert.notInclude(wrongCookie.stderr, "    at ")
+
+        const unreachable = yield* command(["master", "--slaves", "127.0.0.1:1", "--cookie", cookie])
+        assert.strictEqual(unreachable.code, 1)
+        assert.match(unreachable.stderr.trim(), /^cloud-effect: tcp:\/\/127\.0\.0\.1:1: unreachable/)
+
+        const portInUse = yield* command(["slave", "--listen", address, "--cookie", cookie])
+        assert.strictEqual(portInUse.code, 1)
+        assert.include(portInUse.stderr, "EADDRINUSE")
+        assert.notInclude(portInUse.stderr, "    at ")
+
+        const noCookie = yield* command(["master", "--slaves", address], { CLOUD_EFFECT_COOKIE: "" })
+        assert.strictEqual(noCookie.code, 1)
+        assert.include(noCookie.stderr, "no cookie")
+
+        const badN = yield* command(["master", "--slaves", address, "-n", "0", "--cookie", cookie])
+        assert.notStrictEqual(badN.code, 0)
+        assert.include(badN.stdout + badN.stderr, "-n must be at least 1")
+
+        const badPattern = yield* command(["master", "--slaves", address, "--pattern", "bogus", "--cookie", cookie])
+        assert.notStrictEqual(badPattern.code, 0)
+        assert.include(badPattern.stdout + badPattern.stderr, "bogus")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+})
