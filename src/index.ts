@@ -22,6 +22,10 @@ export * as ProcessId from "./ProcessId.ts"
 /** @since 0.1.0 */
 export * as Protocol from "./Protocol.ts"
 /** @since 0.1.0 */
+export * as KMeans from "./patterns/KMeans.ts"
+/** @since 0.1.0 */
+export * as MapReduce from "./patterns/MapReduce.ts"
+/** @since 0.1.0 */
 export * as MasterSlave from "./patterns/MasterSlave.ts"
 /** @since 0.1.0 */
 export * as PrimeFactors from "./patterns/PrimeFactors.ts"
