@@ -4,6 +4,9 @@
  * SIGKILLed mid-run, and the errors a user can make.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
@@ -104,6 +107,22 @@ describe("cloud-effect over TCP, separate OS processes", () => {
         assert.isTrue(killed, "the slave was killed during the run")
         assert.strictEqual(result, PrimeFactors.sequential(PrimeFactors.numPrimeFactorsNaive, n))
       }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "kmeans prints its iterations, equals the local run, and writes an SVG plot",
+    () =>
+      Effect.gen(function* () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cloud-effect-kmeans-"))
+        const file = path.join(dir, "plot.svg")
+        const run = yield* command(["kmeans", "--points", "5000", "--svg", file])
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.match(run.stdout, /iteration {2}1: /)
+        assert.include(run.stdout, "equal to the local run: yes")
+        assert.include(fs.readFileSync(file, "utf8"), "<svg")
+        fs.rmSync(dir, { recursive: true })
+      }),
     60_000
   )
 

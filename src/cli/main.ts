@@ -5,6 +5,7 @@
  *   cloud-effect demo [-n N] [--pattern P] [--workers W] [--window K] [--prefetch] [--json]
  *   cloud-effect slave --listen HOST:PORT --cookie-file F [--load ./my-tasks.js] [--master tcp://HOST:PORT]
  *   cloud-effect master --slaves HOST:PORT,... --pattern P -n N --cookie-file F
+ *   cloud-effect kmeans [--points 50000] [-k 5] [--workers 2] [--svg kmeans.svg]
  *
  * Errors a user can make (an unreachable slave, a wrong cookie, a port in use, an unknown pattern, a
  * bad -n) print one line and exit non-zero.
@@ -16,6 +17,7 @@ import { CliError, Command, Flag } from "effect/cli"
 import * as Backend from "../Backend.ts"
 import { runMaster, runSlave } from "./cluster.ts"
 import { type Pattern, patterns, runDemo } from "./demo.ts"
+import { runKMeans } from "./kmeans.ts"
 
 const demo = Command.make(
   "demo",
@@ -135,9 +137,33 @@ const master = Command.make(
     )
 ).pipe(Command.withDescription("run the demo job on TCP slaves"))
 
+const kmeans = Command.make(
+  "kmeans",
+  {
+    points: Flag.Int("points").pipe(
+      Flag.withDefault(50_000),
+      Flag.filter(
+        (n) => n >= 5,
+        (n) => `--points must be at least 5 (got ${n})`
+      )
+    ),
+    k: Flag.Int("k").pipe(
+      Flag.withDefault(5),
+      Flag.filter(
+        (n) => n >= 1 && n <= 64,
+        (n) => `-k must be between 1 and 64 (got ${n})`
+      )
+    ),
+    workers: Flag.Int("workers").pipe(Flag.withDefault(2)),
+    seed: Flag.Int("seed").pipe(Flag.withDefault(1)),
+    svg: Flag.String("svg").pipe(Flag.withDescription("where to write the plot"), Flag.withDefault("kmeans.svg"))
+  },
+  (config) => Effect.asVoid(runKMeans(config))
+).pipe(Command.withDescription("k-means on map-reduce over local worker threads; writes an SVG plot"))
+
 const cli = Command.make("cloud-effect").pipe(
   Command.withDescription("Cloud Haskell's process model for Effect"),
-  Command.withSubcommands([demo, slave, master])
+  Command.withSubcommands([demo, slave, master, kmeans])
 )
 
 /** one line for the user, no stack trace, exit code 1 */
