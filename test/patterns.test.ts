@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Metric, Stream } from "effect"
 import { MasterSlave, Node, PrimeFactors, Remote, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
 import { runOn } from "./helpers.ts"
 
@@ -63,6 +63,31 @@ describe("patterns: sum of numPrimeFactors", () => {
         out.reduce((a, b) => a + b, 0),
         PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 100)
       )
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("metrics: items done per slave node, in flight, retried", () =>
+    Effect.gen(function* () {
+      const { master, slaves } = yield* cluster(2)
+      yield* runOn(master)(
+        WorkStealing.run({
+          task: PrimeFactors.naive,
+          inputs: PrimeFactors.range(1, 200),
+          nodes: slaves.map((s) => s.nodeId),
+          reduce: PrimeFactors.sum
+        })
+      )
+      const snapshot = yield* Metric.snapshot
+      const done = snapshot.filter(
+        (m) => m.id === "cloud_effect_items_done" && m.attributes?.["task"] === PrimeFactors.naive.name
+      )
+      const perSlave = new Map(done.map((m) => [m.attributes?.["slave"], (m.state as { count: number }).count]))
+      assert.strictEqual(
+        [...perSlave.values()].reduce((a, b) => a + b, 0),
+        200,
+        "every item counted once, per slave"
+      )
+      assert.isTrue([...perSlave.keys()].every((k) => typeof k === "string" && k.startsWith("mem:slave")))
     }).pipe(Effect.provide(env))
   )
 

@@ -56,6 +56,7 @@ export type Strategy =
 
 const itemsDone = Metric.counter("cloud_effect_items_done", { description: "items completed by the patterns" })
 const itemsRetried = Metric.counter("cloud_effect_items_retried", { description: "items handed out again" })
+const itemsFailed = Metric.counter("cloud_effect_items_failed", { description: "item attempts that failed" })
 const itemsInFlight = Metric.gauge("cloud_effect_items_in_flight", { description: "items handed out, not done" })
 
 interface Item<I> {
@@ -218,7 +219,7 @@ export const runJob = <I, O, E, R>(
         }
         retried++
         retry.push(item)
-        return Metric.update(itemsRetried, 1)
+        return Metric.update(Metric.withAttributes(itemsRetried, { task: task.name }), 1)
       }
 
       const report = () =>
@@ -247,8 +248,10 @@ export const runJob = <I, O, E, R>(
             const item = inFlight.get(f.id)
             if (item !== undefined) yield* requeue(item, f.error)
           }
-          yield* Metric.update(itemsDone, r.done.length)
-          yield* Metric.update(itemsInFlight, inFlight.size)
+          const attributes = { task: task.name, slave: r.slave.node.address }
+          yield* Metric.update(Metric.withAttributes(itemsDone, attributes), r.done.length)
+          if (r.failed.length > 0) yield* Metric.update(Metric.withAttributes(itemsFailed, attributes), r.failed.length)
+          yield* Metric.update(Metric.withAttributes(itemsInFlight, { task: task.name }), inFlight.size)
           yield* report()
         })
 
