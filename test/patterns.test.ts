@@ -69,6 +69,15 @@ describe("patterns: sum of numPrimeFactors", () => {
   it.effect("metrics: items done per slave node, in flight, retried", () =>
     Effect.gen(function* () {
       const { master, slaves } = yield* cluster(2)
+      const perSlave = Effect.map(Metric.snapshot, (snapshot) => {
+        const counts = new Map<string, number>()
+        for (const m of snapshot) {
+          if (m.id !== "cloud_effect_items_done" || m.attributes?.["task"] !== PrimeFactors.naive.name) continue
+          counts.set(String(m.attributes?.["slave"]), (m.state as { count: number }).count)
+        }
+        return counts
+      })
+      const before = yield* perSlave
       yield* runOn(master)(
         WorkStealing.run({
           task: PrimeFactors.naive,
@@ -77,17 +86,14 @@ describe("patterns: sum of numPrimeFactors", () => {
           reduce: PrimeFactors.sum
         })
       )
-      const snapshot = yield* Metric.snapshot
-      const done = snapshot.filter(
-        (m) => m.id === "cloud_effect_items_done" && m.attributes?.["task"] === PrimeFactors.naive.name
-      )
-      const perSlave = new Map(done.map((m) => [m.attributes?.["slave"], (m.state as { count: number }).count]))
+      const after = yield* perSlave
+      const delta = [...after].map(([slave, count]) => [slave, count - (before.get(slave) ?? 0)] as const)
       assert.strictEqual(
-        [...perSlave.values()].reduce((a, b) => a + b, 0),
+        delta.reduce((a, [, n]) => a + n, 0),
         200,
         "every item counted once, per slave"
       )
-      assert.isTrue([...perSlave.keys()].every((k) => typeof k === "string" && k.startsWith("mem:slave")))
+      assert.isTrue(delta.every(([slave]) => slave.startsWith("mem:slave")))
     }).pipe(Effect.provide(env))
   )
 
