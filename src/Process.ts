@@ -373,9 +373,10 @@ export const spawnMonitor = <A, E, R>(
  */
 export const link = (pid: ProcessId): Effect.Effect<void, never, CurrentProcess> =>
   withProcess((s) => {
+    const before = s.signal
     s.node.link(s, pid)
     // linking to a dead pid interrupts at once: let the interruption happen here
-    return s.signal !== undefined ? Effect.interrupt : Effect.void
+    return before === undefined && s.signal !== undefined ? Effect.interrupt : Effect.void
   })
 
 /**
@@ -421,8 +422,11 @@ export const exit = (pid: ProcessId, reason: Message.Sendable): Effect.Effect<vo
   withProcess((s) => {
     const bad = invalid(reason)
     if (bad !== undefined) return bad
+    const before = s.signal
     s.node.exit(s.self, pid, reason)
-    return s.signal !== undefined ? Effect.interrupt : Effect.void
+    // an exit to oneself takes effect here; an exit to another process never interrupts the caller
+    // (nor a process already stopping, e.g. in a finalizer: its finalizers run to the end)
+    return before === undefined && s.signal !== undefined ? Effect.interrupt : Effect.void
   })
 
 /**
@@ -431,8 +435,10 @@ export const exit = (pid: ProcessId, reason: Message.Sendable): Effect.Effect<vo
  */
 export const kill = (pid: ProcessId, reason: string): Effect.Effect<void, never, CurrentProcess> =>
   withProcess((s) => {
+    const before = s.signal
     s.node.kill(s.self, pid, reason)
-    return s.signal !== undefined ? Effect.interrupt : Effect.void
+    // killing oneself takes effect here; a kill of another process never interrupts the caller
+    return before === undefined && s.signal !== undefined ? Effect.interrupt : Effect.void
   })
 
 /**

@@ -414,8 +414,12 @@ export class LocalNode implements NodeService {
       return
     }
     const program = call ? this.callWrapper(ref, definition, body.value) : body.value
-    const [state] = this.runSync(startProcess(this, program as Effect.Effect<unknown, unknown, CurrentProcess>))
-    this.spawnReply(ref, state.self, undefined)
+    // the reply goes out before the process starts, so it arrives before anything the process sends
+    this.runSync(
+      startProcess(this, program as Effect.Effect<unknown, unknown, CurrentProcess>, (state) =>
+        this.spawnReply(ref, state.self, undefined)
+      )
+    )
   }
 
   private callWrapper(ref: SpawnRef, definition: Definition, body: Effect.Effect<unknown, unknown, unknown>) {

@@ -147,7 +147,15 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
   })
 
 const describeInput = (input: unknown): string => {
-  const s = typeof input === "string" ? JSON.stringify(input) : String(input)
+  let s: string
+  if (typeof input === "string") s = JSON.stringify(input)
+  else if (typeof input === "object" && input !== null && (input.constructor === Object || Array.isArray(input))) {
+    try {
+      s = JSON.stringify(input, (_, v) => (typeof v === "bigint" ? `${v}n` : v))
+    } catch {
+      s = String(input)
+    }
+  } else s = String(input)
   return s.length > 200 ? `${s.slice(0, 200)}…` : s
 }
 
@@ -267,7 +275,11 @@ export const runJob = <I, O, E, R>(
       // -------------------------------------------------------------------------------------------
       // cleanup: kill every slave, await its death, drain the job's stale messages
 
-      const pendingSpawns = new Map<number, { readonly node: NodeId; readonly item: Item<I> }>()
+      /** spawns asked for and not answered yet: a slave (no item) or an item process (its attempt) */
+      const pendingSpawns = new Map<
+        number,
+        { readonly node: NodeId; readonly item: Item<I> | undefined; readonly attempt: number }
+      >()
       const nodeRefs: Array<MonitorRef> = []
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function* () {
@@ -288,10 +300,13 @@ export const runJob = <I, O, E, R>(
                   DidSpawn,
                   (d) => pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me),
                   (d) =>
-                    Effect.andThen(
-                      Effect.sync(() => pendingSpawns.delete(d.ref.id)),
-                      Process.kill(d.pid, "the pattern is done")
-                    )
+                    Effect.gen(function* () {
+                      const pending = pendingSpawns.get(d.ref.id)!
+                      pendingSpawns.delete(d.ref.id)
+                      // watched first, so this loop also waits for its death
+                      yield* watchSlave(d.pid, pending.node)
+                      yield* Process.kill(d.pid, "the pattern is done")
+                    })
                 ),
                 Process.matchIf(
                   SpawnFailed,
@@ -342,17 +357,24 @@ export const runJob = <I, O, E, R>(
           return slave
         })
 
+      /**
+       * Ask for a slave on each node (a pool's nodes that still have one keep it). The spawns are
+       * asynchronous and tracked from the start, so a pattern interrupted while its slaves start
+       * still finds and kills every one of them; the node monitors turn an unreachable node into a
+       * failed spawn instead of a wait.
+       */
       const startSlaves = (closure: (node: NodeId) => Remote.Closure) =>
-        Effect.forEach(
-          // a pool's nodes that still have a slave keep it
-          job.nodes.filter((node) => ![...slaves.values()].some((s) => s.node.address === node.address)),
-          (node) =>
-            Remote.spawn(node, closure(node)).pipe(
-              Effect.flatMap((pid) => watchSlave(pid, node)),
-              Effect.catchTag("SpawnError", (e) => Effect.logWarning(`no slave on ${node}: ${e.reason}`))
-            ),
-          { discard: true }
-        )
+        Effect.gen(function* () {
+          for (const node of job.nodes) {
+            nodeRefs.push(yield* Process.monitorNode(node))
+            liveNodes.set(node.address, node)
+          }
+          const missing = job.nodes.filter((node) => ![...slaves.values()].some((s) => s.node.address === node.address))
+          for (const node of missing) {
+            const ref = yield* Remote.spawnAsync(node, closure(node))
+            pendingSpawns.set(ref.id, { node, item: undefined, attempt: 0 })
+          }
+        })
 
       const noSlaves = () => new NoSlavesLeft({ task: task.name, pending: inFlight.size + retry.length })
 
@@ -425,7 +447,7 @@ export const runJob = <I, O, E, R>(
               node,
               itemClosure(new ItemEnv({ master: me, job: jobId, task: task.name, item: item.id, input: item.bytes }))
             )
-            pendingSpawns.set(ref.id, { node, item })
+            pendingSpawns.set(ref.id, { node, item, attempt: item.attempts })
           }
         })
 
@@ -473,7 +495,7 @@ export const runJob = <I, O, E, R>(
         if (finished()) break
         if (strategy._tag === "masterSlave") {
           if (liveNodes.size === 0 && slaves.size === 0 && pendingSpawns.size === 0) return yield* noSlaves()
-        } else if (slaves.size === 0) {
+        } else if (slaves.size === 0 && pendingSpawns.size === 0) {
           return yield* noSlaves()
         }
         yield* Process.receiveWait(
@@ -511,7 +533,12 @@ export const runJob = <I, O, E, R>(
                 const pending = pendingSpawns.get(d.ref.id)!
                 pendingSpawns.delete(d.ref.id)
                 const slave = yield* watchSlave(d.pid, pending.node)
-                if (inFlight.has(pending.item.id)) slave.items.add(pending.item.id)
+                const item = pending.item
+                // the item is this process's only if it is still on the attempt it was spawned for
+                // (a fast failure may have requeued and respawned it before this reply came)
+                if (item !== undefined && inFlight.get(item.id) === item && item.attempts === pending.attempt) {
+                  slave.items.add(item.id)
+                }
               })
           ),
           Process.matchIf(
@@ -520,7 +547,10 @@ export const runJob = <I, O, E, R>(
             (d) => {
               const pending = pendingSpawns.get(d.ref.id)!
               pendingSpawns.delete(d.ref.id)
-              return requeue(pending.item, `spawn failed: ${d.reason}`)
+              const item = pending.item
+              if (item === undefined) return Effect.logWarning(`no slave on ${pending.node}: ${d.reason}`)
+              if (inFlight.get(item.id) !== item || item.attempts !== pending.attempt) return Effect.void
+              return requeue(item, `spawn failed: ${d.reason}`)
             }
           ),
           Process.matchIf(
@@ -532,7 +562,10 @@ export const runJob = <I, O, E, R>(
                 for (const [id, p] of pendingSpawns) {
                   if (p.node.address !== n.node.address) continue
                   pendingSpawns.delete(id)
-                  yield* requeue(p.item, `its node is unreachable (${n.reason._tag})`)
+                  const item = p.item
+                  if (item !== undefined && inFlight.get(item.id) === item && item.attempts === p.attempt) {
+                    yield* requeue(item, `its node is unreachable (${n.reason._tag})`)
+                  }
                 }
               })
           )
