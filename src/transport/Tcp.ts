@@ -166,16 +166,20 @@ class Outbox {
     (): Effect.Effect<Array<Uint8Array> | undefined> => {
       const now = this.takeNow()
       if (now !== null) return Effect.succeed(now)
-      return Effect.callback<Array<Uint8Array> | undefined>((resume) => {
-        this.waiter = () => {
-          this.waiter = undefined
-          // taken when the writer runs: frames queued until then go out in the same batch
-          resume(this.take)
-        }
-        return Effect.sync(() => {
-          this.waiter = undefined
+      return Effect.withFiber((fiber) =>
+        Effect.callback<Array<Uint8Array> | undefined>((resume) => {
+          const dispatcher = fiber.currentDispatcher
+          this.waiter = () => {
+            this.waiter = undefined
+            // the writer runs through its scheduler, not inside the sender's `send`: the frames
+            // queued until it runs go out in one write
+            dispatcher.scheduleTask(() => resume(this.take), 0)
+          }
+          return Effect.sync(() => {
+            this.waiter = undefined
+          })
         })
-      })
+      )
     }
   )
 
