@@ -210,11 +210,20 @@ const literalStrings = (ast: SchemaAST.AST): ReadonlySet<string> | undefined => 
  * @since 0.1.0
  */
 export const encode = (value: unknown): Uint8Array<ArrayBuffer> => {
+  const bytes = encodeView(value)
+  // an exact copy: SchemaBinary returns a view of a shared 64 KiB arena, which a kept payload pins
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+}
+
+/**
+ * `encode` without the copy: a view that is only valid until the next encoding (for a caller that
+ * copies it at once, like the protocol's `Send`).
+ * @internal
+ */
+export const encodeView = (value: unknown): Uint8Array<ArrayBuffer> => {
   const schema = schemaOf(value)
   if (schema === undefined) throw new InvalidMessage({ description: describe(value) })
-  const bytes = Schema.encodeSync(infoOf(schema).codec())(value)
-  // an exact copy: SchemaBinary returns a view of a shared 64 KiB arena (see Protocol.exact)
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+  return Schema.encodeSync(infoOf(schema).codec())(value)
 }
 
 /**

@@ -210,8 +210,10 @@ export class LocalNode implements NodeService {
       this.lookup(to)?.mailbox.push(Message.keyOf(value), value, undefined, from)
       return
     }
-    const key = Message.keyOf(value)
-    this.sendFrame(to.node.address, new Protocol.Send({ to, from: from ?? null, key, payload: Message.encode(value) }))
+    this.sendBytes(
+      to.node.address,
+      Protocol.encodeSend(to, from ?? null, Message.keyOf(value), Message.encodeView(value))
+    )
   }
 
   sendChan(pid: ProcessId, index: number, value: unknown): void {
@@ -224,19 +226,23 @@ export class LocalNode implements NodeService {
   }
 
   forwardEncoded(from: ProcessId | undefined, to: ProcessId, key: string, payload: Uint8Array): void {
-    this.sendFrame(to.node.address, new Protocol.Send({ to, from: from ?? null, key, payload }))
+    this.sendBytes(to.node.address, Protocol.encodeSend(to, from ?? null, key, payload))
   }
 
   /** the addresses of the nodes this node has talked to */
   readonly peers = new Set<string>()
 
   private sendFrame(address: string, frame: Protocol.Frame): void {
+    this.sendBytes(address, this.endpoint === undefined ? new Uint8Array(0) : Protocol.encodeFrame(frame))
+  }
+
+  private sendBytes(address: string, bytes: Uint8Array): void {
     if (this.endpoint === undefined) {
       queueMicrotask(() => this.connectionLost(address))
       return
     }
     this.peers.add(address)
-    this.endpoint.send(address, Protocol.encodeFrame(frame))
+    this.endpoint.send(address, bytes)
   }
 
   /** whether a node can be reached (connecting to it if need be) */
