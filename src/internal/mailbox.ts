@@ -72,7 +72,8 @@ interface KeyList {
 
 interface Waiter {
   readonly matchers: ReadonlyArray<Matcher>
-  readonly resume: (hit: Hit) => void
+  /** `direct`: resume on this stack (the caller is at the top of one, e.g. a transport event) */
+  readonly resume: (hit: Hit, direct: boolean) => void
 }
 
 export class Mailbox {
@@ -85,7 +86,13 @@ export class Mailbox {
   /** called with a message that had a matcher's key but did not decode; it is dropped */
   onBadMessage: (entry: Entry) => void = () => {}
 
-  push(key: string, value: unknown, payload: Uint8Array | undefined, sender: ProcessId | undefined): void {
+  push(
+    key: string,
+    value: unknown,
+    payload: Uint8Array | undefined,
+    sender: ProcessId | undefined,
+    direct = false
+  ): void {
     const entry: Entry = {
       seq: this.seq++,
       key,
@@ -111,10 +118,10 @@ export class Mailbox {
       list.tail = entry
     }
     this.size++
-    if (this.waiters.length > 0) this.offerToWaiters(entry)
+    if (this.waiters.length > 0) this.offerToWaiters(entry, direct)
   }
 
-  private offerToWaiters(entry: Entry): void {
+  private offerToWaiters(entry: Entry, direct: boolean): void {
     for (let w = 0; w < this.waiters.length; w++) {
       const waiter = this.waiters[w]!
       const hit = this.test(entry, waiter.matchers)
@@ -123,7 +130,7 @@ export class Mailbox {
         continue
       }
       this.waiters.splice(w, 1)
-      waiter.resume(hit)
+      waiter.resume(hit, direct)
       return
     }
   }
@@ -222,9 +229,11 @@ export class Mailbox {
 
   /**
    * Find, or wait for, the oldest accepted message; it stays in the mailbox until `remove`.
-   * A waiting fiber is woken through its scheduler, never on the sender's stack: a chain of
+   * A waiting fiber is woken through its scheduler, never on a local sender's stack: a chain of
    * processes that each receive and send on cannot overflow the stack, and a sender can queue
-   * several messages before the receiver runs.
+   * several messages before the receiver runs. A message from another node is pushed by a transport
+   * event (`direct`): the receiver is resumed on the microtask queue, right after the event's batch
+   * of frames, saving the scheduler's hop (a transport event is real I/O, so this cannot starve it).
    */
   await(matchers: ReadonlyArray<Matcher>): Effect.Effect<Hit> {
     return Effect.withFiber((fiber) =>
@@ -237,7 +246,10 @@ export class Mailbox {
         const dispatcher = fiber.currentDispatcher
         const waiter: Waiter = {
           matchers,
-          resume: (h) => dispatcher.scheduleTask(() => resume(Effect.succeed(h)), 0)
+          resume: (h, direct) =>
+            direct
+              ? queueMicrotask(() => resume(Effect.succeed(h)))
+              : dispatcher.scheduleTask(() => resume(Effect.succeed(h)), 0)
         }
         this.waiters.push(waiter)
         return Effect.sync(() => {
