@@ -18,7 +18,7 @@ import { type ProcessId, key as pidKey } from "../../ProcessId.ts"
 import * as Remote from "../../Remote.ts"
 import type { Task } from "../../Task.ts"
 import { DidSpawn, SpawnFailed } from "../closure.ts"
-import { NoSlavesLeft, NoWork, Request, Results, TaskFailed, Work, WorkItem } from "./messages.ts"
+import { NoSlavesLeft, NoWork, type Packed, pack, Request, Results, TaskFailed, unpack, Work } from "./messages.ts"
 import { ItemEnv, itemClosure, PushEnv, pushClosure, StealEnv, stealClosure } from "./slaves.ts"
 
 /** How outputs are folded into one result. */
@@ -238,11 +238,12 @@ export const runJob = <I, O, E, R>(
       const onResults = (r: Results): Effect.Effect<void, TaskFailed> =>
         Effect.gen(function* () {
           const slave = slaves.get(pidKey(r.slave))
-          for (const d of r.done) {
+          const outputs = unpack(r.done)
+          for (const d of outputs) {
             slave?.items.delete(d.id)
             const item = inFlight.get(d.id)
             if (item === undefined) continue // a duplicate: the item was already counted
-            const output = task.task.decodeOutput(d.output)
+            const output = task.task.decodeOutput(d.bytes)
             if (Option.isNone(output)) {
               yield* requeue(item, "the output does not decode")
               continue
@@ -257,7 +258,7 @@ export const runJob = <I, O, E, R>(
             if (item !== undefined) yield* requeue(item, f.error)
           }
           const attributes = { task: task.name, slave: r.slave.node.address }
-          yield* Metric.update(Metric.withAttributes(itemsDone, attributes), r.done.length)
+          yield* Metric.update(Metric.withAttributes(itemsDone, attributes), outputs.length)
           if (r.failed.length > 0) yield* Metric.update(Metric.withAttributes(itemsFailed, attributes), r.failed.length)
           yield* Metric.update(Metric.withAttributes(itemsInFlight, { task: task.name }), inFlight.size)
           yield* report()
@@ -389,16 +390,16 @@ export const runJob = <I, O, E, R>(
               const left = known - handedOut + retry.length
               n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
             }
-            const items: Array<WorkItem> = []
+            const items: Array<Packed> = []
             while (items.length < n) {
               const item = yield* takeItem
               if (item === undefined) break
               assign(slave, item)
-              items.push(new WorkItem({ id: item.id, input: item.bytes }))
+              items.push({ id: item.id, bytes: item.bytes })
             }
             if (items.length > 0) {
               slave.requested = 0
-              yield* Process.send(slave.pid, new Work({ job: jobId, task: task.name, items }))
+              yield* Process.send(slave.pid, new Work({ job: jobId, task: task.name, items: pack(items) }))
             } else if (slave.requested > 0 && slave.items.size === 0 && !idleTold.has(pidKey(slave.pid))) {
               idleTold.add(pidKey(slave.pid))
               yield* Process.send(slave.pid, new NoWork({ job: jobId }))
@@ -423,7 +424,7 @@ export const runJob = <I, O, E, R>(
               assign(slave, item)
               yield* Process.send(
                 slave.pid,
-                new Work({ job: jobId, task: task.name, items: [new WorkItem({ id: item.id, input: item.bytes })] })
+                new Work({ job: jobId, task: task.name, items: pack([{ id: item.id, bytes: item.bytes }]) })
               )
               progress = true
             }

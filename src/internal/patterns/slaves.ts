@@ -11,7 +11,7 @@ import * as Process from "../../Process.ts"
 import { ProcessId } from "../../ProcessId.ts"
 import { builtins, Closure, type Definition, type TaskImpl } from "../closure.ts"
 import { withProcess } from "../context.ts"
-import { ItemDone, ItemFailed, NoWork, Request, Results, Work, type WorkItem } from "./messages.ts"
+import { ItemFailed, NoWork, type Packed, pack, Request, Results, unpack, Work } from "./messages.ts"
 
 const describeCause = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.findErrorOption(cause)
@@ -34,31 +34,31 @@ const taskOf = (name: string): Effect.Effect<TaskImpl | undefined, never, Proces
   withProcess((s) => Effect.succeed(s.node.definition(name)?.task))
 
 /** run the task on each item; failures are reported per item, interruption is not caught */
-const runItems = (name: string, items: ReadonlyArray<WorkItem>) =>
+const runItems = (name: string, items: ReadonlyArray<Packed>) =>
   Effect.gen(function* () {
-    const done: Array<ItemDone> = []
+    const done: Array<Packed> = []
     const failed: Array<ItemFailed> = []
     const task = yield* taskOf(name)
     if (task === undefined) {
       const error = `no task ${JSON.stringify(name)} in this node's RemoteTable`
-      return { done, failed: items.map((item) => new ItemFailed({ id: item.id, error })) }
+      return { done: pack(done), failed: items.map((item) => new ItemFailed({ id: item.id, error })) }
     }
     for (const item of items) {
-      const input = task.decodeInput(item.input)
+      const input = task.decodeInput(item.bytes)
       if (Option.isNone(input)) {
         failed.push(new ItemFailed({ id: item.id, error: "the input does not decode" }))
         continue
       }
       const exit = yield* Effect.exit(task.run(input.value))
       if (exit._tag === "Success") {
-        done.push(new ItemDone({ id: item.id, output: task.encodeOutput(exit.value) }))
+        done.push({ id: item.id, bytes: task.encodeOutput(exit.value) })
       } else if (Cause.hasInterruptsOnly(exit.cause)) {
         return yield* Effect.interrupt
       } else {
         failed.push(new ItemFailed({ id: item.id, error: describeCause(exit.cause) }))
       }
     }
-    return { done, failed }
+    return { done: pack(done), failed }
   })
 
 /** env of a work-stealing slave */
@@ -113,10 +113,11 @@ const stealSlave = (env: StealEnv) =>
       if (work === undefined) continue // idle: the master pushes retried items, or ends the job
       if (env.prefetch) yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
       const start = performance.now()
-      const { done, failed } = yield* runItems(work.task, work.items)
+      const items = unpack(work.items)
+      const { done, failed } = yield* runItems(work.task, items)
       yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
-      if (env.batch === 0 && work.items.length > 0) {
-        const sample = (performance.now() - start) / work.items.length
+      if (env.batch === 0 && items.length > 0) {
+        const sample = (performance.now() - start) / items.length
         perItem = perItem === 0 ? sample : perItem * 0.7 + sample * 0.3
         n = Math.max(1, Math.min(MAX_BATCH, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
       }
@@ -131,7 +132,7 @@ const pushSlave = (env: PushEnv) =>
     while (true) {
       const work = yield* Process.expect(Work)
       if (work.job !== env.job) continue
-      const { done, failed } = yield* runItems(work.task, work.items)
+      const { done, failed } = yield* runItems(work.task, unpack(work.items))
       yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
     }
   })
@@ -140,7 +141,7 @@ const itemProcess = (env: ItemEnv) =>
   Effect.gen(function* () {
     yield* Process.link(env.master)
     const self = yield* Process.self
-    const { done, failed } = yield* runItems(env.task, [{ id: env.item, input: env.input } as WorkItem])
+    const { done, failed } = yield* runItems(env.task, [{ id: env.item, bytes: env.input }])
     yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
   })
 
