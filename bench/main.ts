@@ -12,7 +12,10 @@ import { fileURLToPath } from "node:url"
 import type { Suite } from "./harness.ts"
 
 const suites: Readonly<Record<string, () => Promise<Suite>>> = {
-  local: async () => (await import("./local.ts")).suite
+  remote: async () => (await import("./remote.ts")).suite,
+  local: async () => (await import("./local.ts")).suite,
+  patterns: async () => (await import("./patterns.ts")).suite,
+  report: async () => (await import("./report.ts")).suite
 }
 
 const main = async (): Promise<number> => {
