@@ -1,6 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Scope } from "effect"
-import { Channel, Node, Notification, Process, ProcessId, Transport } from "../src/index.ts"
+import {
+  Channel,
+  Node,
+  Notification,
+  PrimeFactors,
+  Process,
+  ProcessId,
+  Remote,
+  Transport,
+  WorkPushing
+} from "../src/index.ts"
 import { captureLogs, runOn } from "./helpers.ts"
 
 class Ping extends Schema.TaggedClass<Ping>()("Ping", { from: ProcessId.ProcessId, n: Schema.Int }) {}
@@ -300,6 +310,31 @@ describe("nodes on the in-memory transport", () => {
         logs.join("\n")
       )
     })
+  )
+
+  it.live("a busy job between nodes does not starve timers", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      const started = performance.now()
+      let firedAfter = -1
+      const timer = setTimeout(() => {
+        firedAfter = performance.now() - started
+      }, 20)
+      // many small messages between the nodes: every hop is a microtask of the memory transport
+      const sum = yield* runOn(a)(
+        WorkPushing.run({
+          task: PrimeFactors.primes,
+          inputs: PrimeFactors.range(1, 10_000),
+          nodes: [b.nodeId],
+          reduce: PrimeFactors.sum
+        })
+      )
+      const total = performance.now() - started
+      clearTimeout(timer)
+      assert.strictEqual(sum, 31985)
+      assert.isAbove(firedAfter, 0, `the 20 ms timer had not fired when the ${total.toFixed(0)} ms job ended`)
+      assert.isBelow(firedAfter, Math.max(500, total / 2))
+    }).pipe(Effect.provide(Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))))
   )
 
   it.effect("a SendPort sent to another node still works", () =>

@@ -72,8 +72,7 @@ interface KeyList {
 
 interface Waiter {
   readonly matchers: ReadonlyArray<Matcher>
-  /** `direct`: resume on this stack (the caller is at the top of one, e.g. a transport event) */
-  readonly resume: (hit: Hit, direct: boolean) => void
+  readonly resume: (hit: Hit) => void
 }
 
 export class Mailbox {
@@ -86,13 +85,7 @@ export class Mailbox {
   /** called with a message that had a matcher's key but did not decode; it is dropped */
   onBadMessage: (entry: Entry) => void = () => {}
 
-  push(
-    key: string,
-    value: unknown,
-    payload: Uint8Array | undefined,
-    sender: ProcessId | undefined,
-    direct = false
-  ): void {
+  push(key: string, value: unknown, payload: Uint8Array | undefined, sender: ProcessId | undefined): void {
     const entry: Entry = {
       seq: this.seq++,
       key,
@@ -118,10 +111,10 @@ export class Mailbox {
       list.tail = entry
     }
     this.size++
-    if (this.waiters.length > 0) this.offerToWaiters(entry, direct)
+    if (this.waiters.length > 0) this.offerToWaiters(entry)
   }
 
-  private offerToWaiters(entry: Entry, direct: boolean): void {
+  private offerToWaiters(entry: Entry): void {
     for (let w = 0; w < this.waiters.length; w++) {
       const waiter = this.waiters[w]!
       const hit = this.test(entry, waiter.matchers)
@@ -130,7 +123,7 @@ export class Mailbox {
         continue
       }
       this.waiters.splice(w, 1)
-      waiter.resume(hit, direct)
+      waiter.resume(hit)
       return
     }
   }
@@ -231,9 +224,9 @@ export class Mailbox {
    * Find, or wait for, the oldest accepted message; it stays in the mailbox until `remove`.
    * A waiting fiber is woken through its scheduler, never on a local sender's stack: a chain of
    * processes that each receive and send on cannot overflow the stack, and a sender can queue
-   * several messages before the receiver runs. A message from another node is pushed by a transport
-   * event (`direct`): the receiver is resumed on the microtask queue, right after the event's batch
-   * of frames, saving the scheduler's hop (a transport event is real I/O, so this cannot starve it).
+   * several messages before the receiver runs. (Resuming receivers of remote messages on the microtask
+   * queue was tried: lower latency, but on the in-memory transport, which delivers on microtasks
+   * too, a busy conversation then starved timers.)
    */
   await(matchers: ReadonlyArray<Matcher>): Effect.Effect<Hit> {
     return Effect.withFiber((fiber) =>
@@ -246,10 +239,7 @@ export class Mailbox {
         const dispatcher = fiber.currentDispatcher
         const waiter: Waiter = {
           matchers,
-          resume: (h, direct) =>
-            direct
-              ? queueMicrotask(() => resume(Effect.succeed(h)))
-              : dispatcher.scheduleTask(() => resume(Effect.succeed(h)), 0)
+          resume: (h) => dispatcher.scheduleTask(() => resume(Effect.succeed(h)), 0)
         }
         this.waiters.push(waiter)
         return Effect.sync(() => {

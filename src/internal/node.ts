@@ -616,7 +616,7 @@ export class LocalNode implements NodeService {
   handle(from: string, frame: Protocol.Frame): void {
     switch (frame._tag) {
       case "Send": {
-        this.lookup(frame.to)?.mailbox.push(frame.key, undefined, frame.payload, frame.from ?? undefined, true)
+        this.lookup(frame.to)?.mailbox.push(frame.key, undefined, frame.payload, frame.from ?? undefined)
         return
       }
       case "SendChan": {
