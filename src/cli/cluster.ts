@@ -50,6 +50,7 @@ export const loadTable = (load: string | undefined): Effect.Effect<Layer.Layer<R
 
 export const runSlave = (options: {
   readonly listen: string
+  readonly advertise: string | undefined
   readonly cookie: Redacted.Redacted<string>
   readonly load: string | undefined
   readonly master: string | undefined
@@ -66,6 +67,7 @@ export const runSlave = (options: {
 
 export const runMaster = (options: {
   readonly listen: string
+  readonly advertise: string | undefined
   readonly cookie: Redacted.Redacted<string>
   readonly slaves: ReadonlyArray<string>
   readonly pattern: Pattern
@@ -96,7 +98,18 @@ export const runMaster = (options: {
             : WorkStealing.run({ ...job, prefetch: options.prefetch })
         return [sum, performance.now() - start] as const
       })
-    ).pipe(Effect.provide(Backend.tcpMaster({ host, port, cookie: options.cookie, table, slaves: options.slaves })))
+    ).pipe(
+      Effect.provide(
+        Backend.tcpMaster({
+          host,
+          port,
+          cookie: options.cookie,
+          table,
+          slaves: options.slaves,
+          advertiseHost: options.advertise
+        })
+      )
+    )
     const row: Row = { pattern: options.pattern, result, ok: true, millis, speedup: Number.NaN, peakHeapMiB: 0 }
     if (options.json) {
       yield* Console.log(

@@ -79,6 +79,10 @@ const slave = Command.make(
   "slave",
   {
     listen: Flag.String("listen").pipe(Flag.withDescription("HOST:PORT to listen on (port 0: any free port)")),
+    advertise: Flag.String("advertise").pipe(
+      Flag.withDescription("the host other nodes reach this one at (when listening on 0.0.0.0)"),
+      Flag.optional
+    ),
     load: Flag.String("load").pipe(Flag.withDescription("a module exporting your `remoteTable`"), Flag.optional),
     master: Flag.String("master").pipe(
       Flag.withDescription("register with this master (tcp://HOST:PORT)"),
@@ -90,6 +94,7 @@ const slave = Command.make(
     Effect.flatMap(cookieOf(config), (cookie) =>
       runSlave({
         listen: config.listen,
+        advertise: Option.getOrUndefined(config.advertise),
         cookie,
         load: Option.getOrUndefined(config.load),
         master: Option.getOrUndefined(config.master)
@@ -104,6 +109,10 @@ const master = Command.make(
     listen: Flag.String("listen").pipe(
       Flag.withDescription("HOST:PORT of the master node"),
       Flag.withDefault("127.0.0.1:0")
+    ),
+    advertise: Flag.String("advertise").pipe(
+      Flag.withDescription("the host the slaves reach the master at (when listening on 0.0.0.0)"),
+      Flag.optional
     ),
     pattern: Flag.Literals("pattern", patterns).pipe(Flag.withDefault("work-stealing" as const)),
     n: Flag.Int("count").pipe(
@@ -126,6 +135,7 @@ const master = Command.make(
       Effect.asVoid(
         runMaster({
           ...config,
+          advertise: Option.getOrUndefined(config.advertise),
           cookie,
           slaves: config.slaves
             .split(",")
