@@ -15,7 +15,8 @@ const suites: Readonly<Record<string, () => Promise<Suite>>> = {
   remote: async () => (await import("./remote.ts")).suite,
   local: async () => (await import("./local.ts")).suite,
   patterns: async () => (await import("./patterns.ts")).suite,
-  report: async () => (await import("./report.ts")).suite
+  report: async () => (await import("./report.ts")).suite,
+  charts: async () => (await import("./report.ts")).chartsSuite
 }
 
 const main = async (): Promise<number> => {
