@@ -23,7 +23,8 @@
  * own prime table). Work-stealing >= 95% of the dynamic bound and at least as fast as Piscina;
  * master-slave and work-pushing >= 90% of the round-robin bound.
  *
- * `npm run bench -- patterns --quick` (or BENCH_QUICK=1) shrinks every N for a smoke run.
+ * `npm run bench -- patterns --quick` (or BENCH_QUICK=1) shrinks every N for a smoke run;
+ * `--only=naive,primes,fine` (or BENCH_ONLY=...) runs only some parts; BENCH_VERBOSE=1 logs each step.
  */
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
@@ -45,6 +46,12 @@ import { identity } from "./fixtures/tasks.ts"
 import { fmt, fmtRatio, int, median, type Result, result, type Suite, settle, table } from "./harness.ts"
 
 const QUICK = process.argv.slice(3).includes("--quick") || process.env.BENCH_QUICK === "1"
+/** `--only=naive,primes,fine` (or BENCH_ONLY=...): run only these parts (default: all) */
+const ONLY: ReadonlySet<string> = new Set(
+  (process.argv.find((a) => a.startsWith("--only="))?.slice(7) ?? process.env.BENCH_ONLY ?? "naive,primes,fine").split(
+    ","
+  )
+)
 /** BENCH_VERBOSE=1: log each step on stderr as it starts */
 const step = (what: string): void => {
   current = { what, since: performance.now() }
@@ -546,7 +553,11 @@ export const suite: Suite = {
     console.log(
       `N: naive ${int(N.naive)}, primes ${int(N.primes)}; ${cpus().length} cores; load average ${load()} (others' load skews parallel timings)`
     )
-    const results = [...(await heavy("naive")), ...(await heavy("primes")), ...(await fineGrained())]
+    const results: Array<Result> = []
+    if (ONLY.has("naive")) results.push(...(await heavy("naive")))
+    if (ONLY.has("primes")) results.push(...(await heavy("primes")))
+    if (ONLY.has("fine")) results.push(...(await fineGrained()))
+    if (startups.length === 0) return results
     const startup = median(startups)
     console.log(
       `\nstart-up of Backend.workerThreads(${SLAVES}) (excluded from the timings): median ${fmt(startup)} ms, min ${fmt(Math.min(...startups))}, max ${fmt(Math.max(...startups))} over ${startups.length} starts`
