@@ -87,7 +87,11 @@ export const drawCharts = (
       title: "messaging throughput as a fraction of the raw baseline's (higher is better)",
       unit: "cloud-effect / raw",
       groups: messaging.map((r) => ({
-        label: r.name.replace(/one-way throughput|throughput/g, "").replace(/[()]/g, "").trim().slice(0, 24),
+        label: r.name
+          .replace(/one-way throughput|throughput/g, "")
+          .replace(/[()]/g, "")
+          .trim()
+          .slice(0, 24),
         bars: [{ label: "cloud-effect / raw baseline", value: r.value / r.baseline! }]
       })),
       reference: { value: 0.5, label: "target 0.5" }
@@ -105,7 +109,10 @@ export const drawCharts = (
         title: `sum of numPrimeFactors (${variant}): time on 2 worker threads (s)`,
         unit: "seconds",
         groups: rows.map((r) => ({
-          label: r.name.replace(/^.*?: /, "").replace(/ time$/, "").slice(0, 22),
+          label: r.name
+            .replace(/^.*?: /, "")
+            .replace(/ time$/, "")
+            .slice(0, 22),
           bars: [{ label: "time", value: r.value }]
         })),
         ...(seq === undefined ? {} : { reference: { value: seq.value, label: `sequential ${seq.value.toFixed(2)} s` } })
