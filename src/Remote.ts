@@ -70,7 +70,8 @@ export const define = <Env, EnvI, A, E, R>(
     instantiate: (bytes: Uint8Array) =>
       Option.map(
         Schema.decodeUnknownOption(info.codec())(bytes),
-        (value) => body(value as Env) as Effect.Effect<unknown, unknown, CurrentProcess>
+        // suspended: a body that throws before returning its effect fails the process, not the node
+        (value) => Effect.suspend(() => body(value as Env)) as Effect.Effect<unknown, unknown, CurrentProcess>
       ),
     result: result as Schema.Top | undefined
   }) as unknown as Remotable<Env, A>

@@ -180,6 +180,28 @@ describe("send and expect", () => {
     )
   )
 
+  it.effect("a guard that throws kills the receiver that waits with it, never the sender", () =>
+    run(
+      Effect.gen(function* () {
+        const [receiver] = yield* Process.spawnMonitor(
+          Process.receiveWait(
+            Process.matchIf(
+              Pong,
+              () => {
+                throw new Error("guard bug")
+              },
+              () => Effect.void
+            )
+          )
+        )
+        yield* Effect.yieldNow
+        yield* Process.send(receiver, new Pong({ n: 1 }))
+        const n = yield* expectNotification
+        assert.include((n.reason as Notification.DiedException).error, "guard bug")
+      })
+    )
+  )
+
   it.effect("send to a dead pid is dropped and never fails", () =>
     run(
       Effect.gen(function* () {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream } from "effect"
-import { Node, type NodeId, PrimeFactors, Remote, Transport, WorkPool } from "../src/index.ts"
+import { Node, type NodeId, PrimeFactors, Process, Remote, Transport, WorkPool } from "../src/index.ts"
 
 const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))
 
@@ -8,6 +8,29 @@ const pidsOn = (node: Node.NodeService) =>
   Effect.map(Node.processes.pipe(Effect.provideService(Node.Node, node)), (ps) => ps.map(String).sort())
 
 describe("WorkPool", () => {
+  it.effect("slaves that died between jobs are replaced by the next job", () =>
+    Effect.gen(function* () {
+      const master = yield* Node.make({ name: "master" })
+      const s1 = yield* Node.make({ name: "s1" })
+      const s2 = yield* Node.make({ name: "s2" })
+      yield* Effect.gen(function* () {
+        const pool = yield* WorkPool.WorkPool
+        assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum), 239)
+        // kill both slaves from outside the pool
+        for (const node of [s1, s2]) {
+          const pids = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
+          yield* Node.runProcess(Effect.forEach(pids, (pid) => Process.kill(pid, "between jobs"))).pipe(
+            Effect.provideService(Node.Node, node)
+          )
+        }
+        assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum), 239)
+      }).pipe(
+        Effect.provide(WorkPool.layer({ strategy: "workStealing", nodes: [s1.nodeId, s2.nodeId] })),
+        Effect.provideService(Node.Node, master)
+      )
+    }).pipe(Effect.provide(env))
+  )
+
   for (const strategy of ["workStealing", "workPushing", "masterSlave"] as const) {
     it.effect(`${strategy}: many jobs, map keeps input order, slaves end with the layer`, () =>
       Effect.gen(function* () {

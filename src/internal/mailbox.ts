@@ -73,6 +73,8 @@ interface KeyList {
 interface Waiter {
   readonly matchers: ReadonlyArray<Matcher>
   readonly resume: (hit: Hit) => void
+  /** a matcher threw (a guard with a bug): the receiver dies of it, not the sender */
+  readonly die: (error: unknown) => void
 }
 
 export class Mailbox {
@@ -117,7 +119,14 @@ export class Mailbox {
   private offerToWaiters(entry: Entry): void {
     for (let w = 0; w < this.waiters.length; w++) {
       const waiter = this.waiters[w]!
-      const hit = this.test(entry, waiter.matchers)
+      let hit: Hit | undefined
+      try {
+        hit = this.test(entry, waiter.matchers)
+      } catch (error) {
+        this.waiters.splice(w, 1)
+        waiter.die(error)
+        return
+      }
       if (hit === undefined) {
         if (entry.removed) return
         continue
@@ -239,7 +248,8 @@ export class Mailbox {
         const dispatcher = fiber.currentDispatcher
         const waiter: Waiter = {
           matchers,
-          resume: (h) => dispatcher.scheduleTask(() => resume(Effect.succeed(h)), 0)
+          resume: (h) => dispatcher.scheduleTask(() => resume(Effect.succeed(h)), 0),
+          die: (error) => dispatcher.scheduleTask(() => resume(Effect.die(error)), 0)
         }
         this.waiters.push(waiter)
         return Effect.sync(() => {

@@ -286,7 +286,10 @@ export const runJob = <I, O, E, R>(
         Effect.gen(function* () {
           // a pool keeps its slaves after a job that succeeded (their outstanding requests stay
           // in the mailbox for the next job); otherwise every slave is killed
-          if (pool !== undefined && exit._tag === "Success" && strategy._tag !== "masterSlave") return
+          if (pool !== undefined && exit._tag === "Success" && strategy._tag !== "masterSlave") {
+            for (const ref of nodeRefs) yield* Process.unmonitor(ref)
+            return
+          }
           for (const slave of slaves.values()) yield* Process.kill(slave.pid, "the pattern is done")
           const deadline = Duration.seconds(10)
           yield* Effect.gen(function* () {
@@ -366,6 +369,18 @@ export const runJob = <I, O, E, R>(
        */
       const startSlaves = (closure: (node: NodeId) => Remote.Closure) =>
         Effect.gen(function* () {
+          // a pool's slaves that died since its last job: their notices wait in the mailbox
+          while (pool !== undefined && pool.slaves.size > 0) {
+            const dead = yield* Process.receiveTimeout(
+              0,
+              Process.matchIf(
+                ProcessMonitorNotification,
+                (n) => slaves.has(pidKey(n.pid)),
+                (n) => Effect.sync(() => slaves.delete(pidKey(n.pid)))
+              )
+            )
+            if (Option.isNone(dead)) break
+          }
           for (const node of job.nodes) {
             nodeRefs.push(yield* Process.monitorNode(node))
             liveNodes.set(node.address, node)

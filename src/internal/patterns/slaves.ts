@@ -153,7 +153,8 @@ const builtin = <E extends { readonly _tag: string }>(
   const codec = Message.infoOf(env).codec()
   const definition: Definition = {
     name,
-    instantiate: (bytes) => Option.map(Schema.decodeUnknownOption(codec)(bytes), (e) => body(e as E)),
+    instantiate: (bytes) =>
+      Option.map(Schema.decodeUnknownOption(codec)(bytes), (e) => Effect.suspend(() => body(e as E))),
     result: undefined
   }
   builtins.set(name, definition)
