@@ -151,12 +151,17 @@ describe("cloud-effect over TCP, separate OS processes", () => {
         assert.include(noCookie.stderr, "no cookie")
 
         const badN = yield* command(["master", "--slaves", address, "-n", "0", "--cookie", cookie])
-        assert.notStrictEqual(badN.code, 0)
-        assert.include(badN.stdout + badN.stderr, "-n must be at least 1")
+        assert.strictEqual(badN.code, 1)
+        assert.match(
+          badN.stderr.trim(),
+          /^cloud-effect: Invalid value for flag --count: "0"\. Expected: -n must be at least 1/
+        )
+        assert.strictEqual(badN.stderr.trim().split("\n").length, 1, "one line on stderr")
 
         const badPattern = yield* command(["master", "--slaves", address, "--pattern", "bogus", "--cookie", cookie])
-        assert.notStrictEqual(badPattern.code, 0)
-        assert.include(badPattern.stdout + badPattern.stderr, "bogus")
+        assert.strictEqual(badPattern.code, 1)
+        assert.match(badPattern.stderr.trim(), /^cloud-effect: .*"bogus"/)
+        assert.strictEqual(badPattern.stderr.trim().split("\n").length, 1, "one line on stderr")
       }).pipe(Effect.scoped),
     60_000
   )

@@ -186,14 +186,20 @@ const oneLine = (cause: Cause.Cause<unknown>): string => {
   return Cause.pretty(cause).split("\n")[0] ?? "failed"
 }
 
-Command.run(cli, { version: "0.1.0" }).pipe(
+/** the first line of a cli parse error, e.g. `Invalid value for flag --count: "0". Expected: ...` */
+const cliErrorLine = (error: CliError.CliError): string => {
+  const errors = (error as { readonly errors?: ReadonlyArray<{ readonly message: string }> }).errors
+  const first = errors !== undefined && errors.length > 0 ? errors[0]!.message : error.message
+  return `${first.split("\n")[0]} (see cloud-effect --help)`
+}
+
+Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(
   Effect.catchCause((cause) => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = Cause.findErrorOption(cause)
-    // the cli module already printed its own parse errors and help
-    const shown = Option.isSome(error) && CliError.isCliError(error.value)
+    const line = Option.isSome(error) && CliError.isCliError(error.value) ? cliErrorLine(error.value) : oneLine(cause)
     return Effect.andThen(
-      shown ? Effect.void : Console.error(`cloud-effect: ${oneLine(cause)}`),
+      Console.error(`cloud-effect: ${line}`),
       Effect.sync(() => {
         process.exitCode = 1
       })
