@@ -25,7 +25,7 @@ const demo = Command.make(
     n: Flag.Int("count").pipe(
       Flag.withAlias("n"),
       Flag.withDescription("sum numPrimeFactors over 1..n"),
-      Flag.withDefault(100_000),
+      Flag.withDefault(300_000),
       Flag.filter(
         (n) => n >= 1,
         (n) => `-n must be at least 1 (got ${n})`
@@ -52,7 +52,7 @@ const demo = Command.make(
       Flag.withDescription("numPrimeFactors by primes or by every m"),
       Flag.withDefault("primes" as const)
     ),
-    chunk: Flag.Int("chunk").pipe(Flag.withDescription("numbers per item"), Flag.withDefault(100)),
+    chunk: Flag.Int("chunk").pipe(Flag.withDescription("numbers per item"), Flag.withDefault(1500)),
     json: Flag.Boolean("json").pipe(Flag.withDescription("print JSON instead of a table"), Flag.withDefault(false))
   },
   (config) =>
