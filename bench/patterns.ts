@@ -26,9 +26,10 @@
  * `npm run bench -- patterns --quick` (or BENCH_QUICK=1) shrinks every N for a smoke run;
  * `--only=naive,primes,fine` (or BENCH_ONLY=...) runs only some parts; BENCH_VERBOSE=1 logs each step.
  */
+import { type ChildProcess, spawn } from "node:child_process"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { Piscina } from "piscina"
 import {
   Backend,
@@ -42,7 +43,7 @@ import {
   WorkStealing
 } from "../src/index.ts"
 import type { Done as PiscinaDone, Job as PiscinaJob, Variant } from "./fixtures/piscina-worker.ts"
-import { identity } from "./fixtures/tasks.ts"
+import { identity, remoteTable } from "./fixtures/tasks.ts"
 import { fmt, fmtRatio, int, median, type Result, result, type Suite, settle, table } from "./harness.ts"
 
 const QUICK = process.argv.slice(3).includes("--quick") || process.env.BENCH_QUICK === "1"
@@ -226,13 +227,53 @@ const check = (what: string, got: number, want: number): void => {
 }
 
 /**
- * TODO(tcp): the TCP transport (src/transport/Tcp.ts) is being written. Once it can start SLAVES
- * slave OS processes that load TASKS_MODULE's `remoteTable` (a `Backend` + `Node.Node` layer, like
- * `Backend.workerThreads`), set this to that layer and the heavy-job tables get a "work-stealing on
- * TCP slave processes" row (timed like the worker-thread rows, start-up excluded).
+ * SLAVES slave OS processes started with `cloud-effect slave` on 127.0.0.1 (their table has the
+ * PrimeFactors tasks), and a master node on TCP in this process; the processes are killed when the
+ * layer closes.
  */
 type SlaveBackend = (slaves: number) => Layer.Layer<Backend.Backend | Node.Node, unknown>
-const tcpBackend = undefined as SlaveBackend | undefined
+const cli = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url))
+const tcpCookie = `bench-${process.pid}`
+const fixtureTable = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url))
+const slaveProcess = Effect.acquireRelease(
+  Effect.callback<{ readonly child: ChildProcess; readonly address: string }, Error>((resume) => {
+    const child = spawn(
+      process.execPath,
+      [cli, "slave", "--listen", "127.0.0.1:0", "--cookie", tcpCookie, "--load", fixtureTable],
+      {
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
+    let out = ""
+    child.stdout.on("data", (d) => {
+      out += d
+      const m = /listening on (tcp:\/\/[0-9.]+:\d+)/.exec(out)
+      if (m) resume(Effect.succeed({ child, address: m[1]! }))
+    })
+    child.on("exit", (code) => resume(Effect.fail(new Error(`a slave process exited early (${code})`))))
+  }),
+  ({ child }) =>
+    Effect.callback<void>((resume) => {
+      if (child.exitCode !== null) return resume(Effect.void)
+      child.once("exit", () => resume(Effect.void))
+      child.kill("SIGKILL")
+    })
+)
+const tcpBackend: SlaveBackend | undefined = (slaves) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const started = yield* Effect.forEach(Array.from({ length: slaves }), () => slaveProcess, {
+        concurrency: "unbounded"
+      })
+      return Backend.tcpMaster({
+        host: "127.0.0.1",
+        port: 0,
+        cookie: Redacted.make(tcpCookie),
+        table: remoteTable,
+        slaves: started.map((s) => s.address)
+      })
+    })
+  )
 
 const onTcpSlaves = <A>(layer: Layer.Layer<Backend.Backend | Node.Node, unknown>, job: Job<A>): Promise<Timed<A>> =>
   Effect.runPromise(
@@ -344,16 +385,19 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
 
   const others: Array<Row> = []
   if (tcpBackend !== undefined) {
-    const tcp = await onTcpSlaves(tcpBackend(SLAVES), (nodes) =>
-      WorkStealing.run({ task: rangeTask, inputs: ranges(), nodes, reduce: PrimeFactors.sum })
-    )
-    check(`${variant} work-stealing on TCP slaves`, tcp.value, seq.sum)
-    others.push({
-      key: "work-stealing on TCP slaves (ranges)",
-      label: `work-stealing on TCP slaves: ${RANGES} ranges`,
-      ms: tcp.ms,
-      cores: tcp.cores
-    })
+    // the same patterns on SLAVES slave OS processes over TCP (fresh processes for each)
+    for (const p of patterns.slice(0, 3)) {
+      step(`${variant}: ${p.key} on TCP slave processes`)
+      const tcp = await onTcpSlaves(tcpBackend(SLAVES), p.job)
+      check(`${variant} ${p.key} on TCP slaves`, tcp.value, seq.sum)
+      others.push({
+        key: `${p.key.replace(" (ranges)", "")} on TCP (ranges)`,
+        label: `${p.label.split(":")[0]} on ${SLAVES} TCP slave processes`,
+        ms: tcp.ms,
+        cores: tcp.cores,
+        target: p.target
+      })
+    }
   }
 
   const rows: Array<Array<string>> = [
@@ -382,7 +426,6 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     results.push(result(`${variant} N=${n}: ${row.key} time`, row.ms / 1000, "s", bestMs / 1000))
     results.push(result(`${variant} N=${n}: ${row.key} speed-up`, s, "x", b))
   }
-  if (tcpBackend === undefined) rows.push(["TCP slave processes", "", "", "", "", "", "TODO (transport)"])
   table(
     `1. ${variant}: sum of numPrimeFactors over 1..${int(n)} = ${int(seq.sum)}, ${SLAVES} slaves (one run each; load ${loadBefore} -> ${load()})`,
     ["", "time s", "speed-up", "cores used", "bound", "% of bound", "target"],
