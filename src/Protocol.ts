@@ -169,6 +169,9 @@ const encodePid = (pid: ProcessId): Uint8Array => {
   let bytes = pidBytes.get(pid)
   if (bytes === undefined) {
     const address = utf8.encode(pid.node.address)
+    if (address.length > 0xffff || pid.id > 0xffffffff || pid.id < 0) {
+      throw new RangeError(`a pid the compact Send layout cannot carry: ${pid}`)
+    }
     bytes = new Uint8Array(2 + address.length + 12)
     const view = new DataView(bytes.buffer)
     view.setUint16(0, address.length)
@@ -185,6 +188,7 @@ const encodeKey = (key: string): Uint8Array => {
   let bytes = keyBytes.get(key)
   if (bytes === undefined) {
     bytes = utf8.encode(key)
+    if (bytes.length > 0xffff) throw new RangeError(`a message key longer than 65,535 bytes: ${key.slice(0, 40)}…`)
     if (keyBytes.size > 4096) keyBytes.clear()
     keyBytes.set(key, bytes)
   }
