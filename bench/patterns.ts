@@ -7,11 +7,12 @@
  *    workload (`naive` and `primes`, see `src/patterns/PrimeFactors.ts`), N chosen so that the
  *    sequential sum takes about 5 s on the 2-core benchmark machine. Rows: the sequential sum (one
  *    fresh thread), each pattern on `Backend.workerThreads(2)`, Piscina with 2 threads at a few task
- *    sizes. The patterns get the same work items: `RANGES` consecutive ranges of N / `RANGES`
+ *    sizes, and the three patterns again on 2 slave OS processes over TCP (`cloud-effect slave`,
+ *    fresh processes per row). The patterns get the same work items: `RANGES` consecutive ranges of N / `RANGES`
  *    numbers (`primesRange` / `naiveRange`), so that each item is worth milliseconds of work and the
  *    per-item cost of the master (one process per item for master-slave) is small against it;
  *    work-stealing is also run on per-number items (`naive` / `primes`), its adaptive batching's
- *    own use case. Every row runs on fresh threads, so each slave grows its own prime table during
+ *    own use case. Every row runs on fresh threads (or processes), so each slave grows its own prime table during
  *    the job, as the `primes` bound assumes; thread start-up is excluded from the timings and
  *    reported on its own. Every sum is checked against the sequential one.
  * 2. a fine-grained job: a trivial task (n -> n) over 1..N, lazily (`PrimeFactors.range`): items per
@@ -27,6 +28,7 @@
  * `--only=naive,primes,fine` (or BENCH_ONLY=...) runs only some parts; BENCH_VERBOSE=1 logs each step.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, Redacted } from "effect"
@@ -74,8 +76,9 @@ const PISCINA_WORKER = fileURLToPath(new URL("./fixtures/piscina-worker.ts", imp
 const SLAVES = 2
 
 /**
- * N per variant: about 5 s of sequential work each on the benchmark machine (2 x Intel Xeon,
- * Node 24; calibrated: naive 180,000 -> 4.4 s, primes 480,000 -> 5.6 s when the machine was quiet).
+ * N per variant: about 5 s of sequential work each on the benchmark machine (2 cores, AMD EPYC,
+ * Node 24; measured when the machine was quiet: naive 180,000 -> 4.4 s, 190,000 -> 4.7-5.1 s;
+ * primes 450,000 -> 4.2-5.2 s, 480,000 -> 5.6 s).
  * The quick run uses N = 100,000 for both, whose sum is a published check value.
  */
 const N: Readonly<Record<Variant, number>> = QUICK
@@ -109,18 +112,38 @@ const load = (): string => loadavg()[0]!.toFixed(2)
 type Nodes = ReadonlyArray<NodeId.NodeId>
 type Job<A> = (nodes: Nodes) => Effect.Effect<A, unknown, Process.Process>
 
+/** the pids of the slave OS processes alive (the TCP rows): their CPU time counts in "cores used" */
+const children = new Set<number>()
+/** clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux) */
+const USER_HZ = 100
+const childrenCpuMs = (): number => {
+  let total = 0
+  for (const pid of children) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      // after "pid (comm) ": state is field 3, utime field 14, stime field 15
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ
+    } catch {
+      // not Linux, or the process is gone: not counted
+    }
+  }
+  return total
+}
+
 /**
- * Start a clock: it gives the wall time since, and the cores used meanwhile (CPU time of the whole
- * process, every thread, over wall time): about 2 for 2 busy slaves, less when other processes on the
- * machine take the cores.
+ * Start a clock: it gives the wall time since, and the cores used meanwhile (CPU time of this
+ * process, every thread, and of the slave OS processes, over wall time): about 2 for 2 busy slaves,
+ * less when the slaves wait for work or other processes on the machine take the cores.
  */
 const clock = () => {
   const start = performance.now()
   const cpu = process.cpuUsage()
+  const childCpu = childrenCpuMs()
   return (): { readonly ms: number; readonly cores: number } => {
     const ms = performance.now() - start
     const used = process.cpuUsage(cpu)
-    return { ms, cores: (used.user + used.system) / 1000 / ms }
+    return { ms, cores: ((used.user + used.system) / 1000 + childrenCpuMs() - childCpu) / ms }
   }
 }
 
@@ -200,6 +223,20 @@ const sequential = async (
   }
 }
 
+/**
+ * ms for one fresh thread to grow its prime table to the largest prime <= n: the part of the
+ * `primes` job that every slave repeats
+ */
+const growTable = async (n: number): Promise<number> => {
+  const pool = await piscinaPool(1)
+  try {
+    settle()
+    return (await pool.run({ _tag: "grow", n })).ms
+  } finally {
+    await pool.destroy()
+  }
+}
+
 /** Piscina with SLAVES fresh threads: 1..n in `tasks` ranges, all queued at once; wall time in the main thread */
 const piscinaSum = async (
   variant: Variant,
@@ -244,6 +281,7 @@ const slaveProcess = Effect.acquireRelease(
         stdio: ["ignore", "pipe", "inherit"]
       }
     )
+    if (child.pid !== undefined) children.add(child.pid)
     let out = ""
     child.stdout.on("data", (d) => {
       out += d
@@ -254,6 +292,7 @@ const slaveProcess = Effect.acquireRelease(
   }),
   ({ child }) =>
     Effect.callback<void>((resume) => {
+      if (child.pid !== undefined) children.delete(child.pid)
       if (child.exitCode !== null) return resume(Effect.void)
       child.once("exit", () => resume(Effect.void))
       child.kill("SIGKILL")
@@ -297,6 +336,7 @@ const onTcpSlaves = <A>(layer: Layer.Layer<Backend.Backend | Node.Node, unknown>
 // 1. the sum of numPrimeFactors over 1..N
 
 const startups: Array<number> = []
+const tcpStartups: Array<number> = []
 
 interface Row {
   readonly key: string
@@ -320,6 +360,8 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
   const seq = await sequential(variant, n)
   const known = CHECK.get(n)
   if (known !== undefined) check(`${variant} sequential`, seq.sum, known)
+  // primes: the time-based counterpart of the op-count bound, each slave growing the whole table
+  const growMs = variant === "primes" ? await growTable(n) : undefined
 
   const patterns: ReadonlyArray<{
     readonly key: string
@@ -389,6 +431,7 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     for (const p of patterns.slice(0, 3)) {
       step(`${variant}: ${p.key} on TCP slave processes`)
       const tcp = await onTcpSlaves(tcpBackend(SLAVES), p.job)
+      tcpStartups.push(tcp.startupMs)
       check(`${variant} ${p.key} on TCP slaves`, tcp.value, seq.sum)
       others.push({
         key: `${p.key.replace(" (ranges)", "")} on TCP (ranges)`,
@@ -431,6 +474,14 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     ["", "time s", "speed-up", "cores used", "bound", "% of bound", "target"],
     rows
   )
+  if (growMs !== undefined) {
+    const timeBound = seq.ms / (growMs + (seq.ms - growMs) / SLAVES)
+    console.log(
+      `growing one prime table to ${int(n)} takes ${fmt(growMs / 1000)} s (${fmt((100 * growMs) / seq.ms)}% of the sequential time), so in time the dynamic bound is ${fmtRatio(timeBound)}, not the op-count ${fmtRatio(bound.dynamic)}`
+    )
+    results.push(result(`${variant} N=${n}: table growth in one thread`, growMs / 1000, "s"))
+    results.push(result(`${variant} N=${n}: dynamic bound from times`, timeBound, "x"))
+  }
   return results
 }
 
@@ -606,6 +657,13 @@ export const suite: Suite = {
       `\nstart-up of Backend.workerThreads(${SLAVES}) (excluded from the timings): median ${fmt(startup)} ms, min ${fmt(Math.min(...startups))}, max ${fmt(Math.max(...startups))} over ${startups.length} starts`
     )
     results.push(result(`Backend.workerThreads(${SLAVES}) start-up (median)`, startup, "ms"))
+    if (tcpStartups.length > 0) {
+      const tcp = median(tcpStartups)
+      console.log(
+        `start-up of ${SLAVES} TCP slave processes and the master (excluded from the timings): median ${fmt(tcp)} ms, min ${fmt(Math.min(...tcpStartups))}, max ${fmt(Math.max(...tcpStartups))} over ${tcpStartups.length} starts`
+      )
+      results.push(result(`${SLAVES} TCP slave processes start-up (median)`, tcp, "ms"))
+    }
     return results
   }
 }
