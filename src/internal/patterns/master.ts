@@ -455,8 +455,16 @@ export const runJob = <I, O, E, R>(
           while (slaves.size + pendingSpawns.size < concurrency && liveNodes.size > 0) {
             const item = yield* takeItem
             if (item === undefined) return
+            // the least loaded node (item processes alive or being spawned), in turn on ties: a node
+            // that runs slower gets fewer items instead of holding every slot
+            const load = new Map<string, number>()
+            for (const s of slaves.values()) load.set(s.node.address, (load.get(s.node.address) ?? 0) + 1)
+            for (const p of pendingSpawns.values()) load.set(p.node.address, (load.get(p.node.address) ?? 0) + 1)
             const nodes = [...liveNodes.values()]
-            const node = nodes[nodeTurn++ % nodes.length]!
+            let node = nodes[nodeTurn++ % nodes.length]!
+            for (const candidate of nodes) {
+              if ((load.get(candidate.address) ?? 0) < (load.get(node.address) ?? 0)) node = candidate
+            }
             item.attempts++
             inFlight.set(item.id, item)
             const ref = yield* Remote.spawnAsync(

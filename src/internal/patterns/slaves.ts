@@ -111,7 +111,12 @@ const stealSlave = (env: StealEnv) =>
         )
       )
       if (work === undefined) continue // idle: the master pushes retried items, or ends the job
-      if (env.prefetch) yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
+      if (env.prefetch) {
+        yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
+        // let the request leave now: a transport that sends on a later tick (worker threads batch
+        // per microtask) would otherwise hold it until the batch is done, and prefetch would hide nothing
+        yield* Effect.yieldNow
+      }
       const start = performance.now()
       const items = unpack(work.items)
       const { done, failed } = yield* runItems(work.task, items)
