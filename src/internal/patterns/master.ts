@@ -282,6 +282,9 @@ export const runJob = <I, O, E, R>(
         { readonly node: NodeId; readonly item: Item<I> | undefined; readonly attempt: number }
       >()
       const nodeRefs: Array<MonitorRef> = []
+      /** a DidSpawn / SpawnFailed that answers one of this job's spawns */
+      const ourSpawn = (d: { readonly ref: { readonly id: number; readonly requester: ProcessId } }) =>
+        pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me)
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function* () {
           // a pool keeps its slaves after a job that succeeded (their outstanding requests stay
@@ -300,23 +303,16 @@ export const runJob = <I, O, E, R>(
                   (n) => slaves.has(pidKey(n.pid)),
                   (n) => Effect.sync(() => slaves.delete(pidKey(n.pid)))
                 ),
-                Process.matchIf(
-                  DidSpawn,
-                  (d) => pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me),
-                  (d) =>
-                    Effect.gen(function* () {
-                      const pending = pendingSpawns.get(d.ref.id)!
-                      pendingSpawns.delete(d.ref.id)
-                      // watched first, so this loop also waits for its death
-                      yield* watchSlave(d.pid, pending.node)
-                      yield* Process.kill(d.pid, "the pattern is done")
-                    })
+                Process.matchIf(DidSpawn, ourSpawn, (d) =>
+                  Effect.gen(function* () {
+                    const pending = pendingSpawns.get(d.ref.id)!
+                    pendingSpawns.delete(d.ref.id)
+                    // watched first, so this loop also waits for its death
+                    yield* watchSlave(d.pid, pending.node)
+                    yield* Process.kill(d.pid, "the pattern is done")
+                  })
                 ),
-                Process.matchIf(
-                  SpawnFailed,
-                  (d) => pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me),
-                  (d) => Effect.sync(() => pendingSpawns.delete(d.ref.id))
-                ),
+                Process.matchIf(SpawnFailed, ourSpawn, (d) => Effect.sync(() => pendingSpawns.delete(d.ref.id))),
                 Process.matchIf(
                   NodeMonitorNotification,
                   (n) => nodeRefs.some((r) => r.id === n.ref.id),
@@ -549,34 +545,27 @@ export const runJob = <I, O, E, R>(
               return slaveDied(slave, n.reason._tag === "DiedException" ? n.reason.error : n.reason._tag)
             }
           ),
-          Process.matchIf(
-            DidSpawn,
-            (d) => pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me),
-            (d) =>
-              Effect.gen(function* () {
-                const pending = pendingSpawns.get(d.ref.id)!
-                pendingSpawns.delete(d.ref.id)
-                const slave = yield* watchSlave(d.pid, pending.node)
-                const item = pending.item
-                // the item is this process's only if it is still on the attempt it was spawned for
-                // (a fast failure may have requeued and respawned it before this reply came)
-                if (item !== undefined && inFlight.get(item.id) === item && item.attempts === pending.attempt) {
-                  slave.items.add(item.id)
-                }
-              })
-          ),
-          Process.matchIf(
-            SpawnFailed,
-            (d) => pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me),
-            (d) => {
+          Process.matchIf(DidSpawn, ourSpawn, (d) =>
+            Effect.gen(function* () {
               const pending = pendingSpawns.get(d.ref.id)!
               pendingSpawns.delete(d.ref.id)
+              const slave = yield* watchSlave(d.pid, pending.node)
               const item = pending.item
-              if (item === undefined) return Effect.logWarning(`no slave on ${pending.node}: ${d.reason}`)
-              if (inFlight.get(item.id) !== item || item.attempts !== pending.attempt) return Effect.void
-              return requeue(item, `spawn failed: ${d.reason}`)
-            }
+              // the item is this process's only if it is still on the attempt it was spawned for
+              // (a fast failure may have requeued and respawned it before this reply came)
+              if (item !== undefined && inFlight.get(item.id) === item && item.attempts === pending.attempt) {
+                slave.items.add(item.id)
+              }
+            })
           ),
+          Process.matchIf(SpawnFailed, ourSpawn, (d) => {
+            const pending = pendingSpawns.get(d.ref.id)!
+            pendingSpawns.delete(d.ref.id)
+            const item = pending.item
+            if (item === undefined) return Effect.logWarning(`no slave on ${pending.node}: ${d.reason}`)
+            if (inFlight.get(item.id) !== item || item.attempts !== pending.attempt) return Effect.void
+            return requeue(item, `spawn failed: ${d.reason}`)
+          }),
           Process.matchIf(
             NodeMonitorNotification,
             (n) => liveNodes.has(n.node.address),
