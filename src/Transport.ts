@@ -84,6 +84,6 @@ export class Transport extends Context.Service<
   }
 >()("cloud-effect/Transport") {}
 
-export { layerMemory, MemoryNetwork } from "./transport/Memory.ts"
+export { layerMemory, layerMemoryWith, MemoryNetwork } from "./transport/Memory.ts"
 export { layerTcp, make as makeTcp, type TcpOptions } from "./transport/Tcp.ts"
 export { layerWorkerHub, type SpawnOptions, WorkerError, WorkerHub } from "./transport/Worker.ts"

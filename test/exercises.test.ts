@@ -67,22 +67,7 @@ const table = Remote.table(slow, probed, failing)
 const env = Layer.merge(Transport.layerMemory, table)
 
 /** the in-memory transport with every frame delayed by `ms` */
-const layerLatency = (ms: number) =>
-  Layer.effect(
-    Transport.Transport,
-    Effect.map(Effect.service(Transport.Transport), (inner) =>
-      Transport.Transport.of({
-        bind: (options, handler) =>
-          Effect.map(inner.bind(options, handler), (endpoint) => ({
-            address: endpoint.address,
-            connect: endpoint.connect,
-            send: (to: string, bytes: Uint8Array) => {
-              setTimeout(() => endpoint.send(to, bytes), ms)
-            }
-          }))
-      })
-    )
-  ).pipe(Layer.provide(Transport.layerMemory))
+const layerLatency = (ms: number) => Transport.layerMemoryWith({ latency: ms })
 const envLatency = (ms: number) => Layer.merge(layerLatency(ms), table)
 
 // -----------------------------------------------------------------------------------------------

@@ -107,26 +107,8 @@ const poisonLabelled = Task.define("test/patterns-properties/poisonLabelled", La
 const table = Remote.table(work, flaky, poison, poisonLabelled)
 const env = () => Layer.merge(Transport.layerMemory, table)
 
-/**
- * The in-memory transport with every frame delayed by `ms` (one timer per frame, the same delay for
- * all: per-pair order is kept). Not used with disconnects: a delayed frame would outlive its connection.
- */
-const layerLatency = (ms: number) =>
-  Layer.effect(
-    Transport.Transport,
-    Effect.map(Effect.service(Transport.Transport), (inner) =>
-      Transport.Transport.of({
-        bind: (options, handler) =>
-          Effect.map(inner.bind(options, handler), (endpoint) => ({
-            address: endpoint.address,
-            connect: endpoint.connect,
-            send: (to: string, bytes: Uint8Array) => {
-              setTimeout(() => endpoint.send(to, bytes), ms)
-            }
-          }))
-      })
-    )
-  ).pipe(Layer.provide(Transport.layerMemory))
+/** the in-memory transport with every frame delayed by `ms` */
+const layerLatency = (ms: number) => Transport.layerMemoryWith({ latency: ms })
 const envLatency = (ms: number) => (ms === 0 ? env() : Layer.merge(layerLatency(ms), table))
 
 /** a fresh number per property run (module-level maps are keyed by it) */

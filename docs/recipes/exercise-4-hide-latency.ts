@@ -78,22 +78,7 @@ const master = (n: number, nodes: ReadonlyArray<NodeId.NodeId>, prefetch: boolea
 const slow = Task.define("recipes/exercise-4/slow", Schema.Int, Schema.Int, work)
 
 /** The in-memory transport with every frame held back `ms` milliseconds (order is kept). */
-const layerLatency = (ms: number) =>
-  Layer.effect(
-    Transport.Transport,
-    Effect.map(Effect.service(Transport.Transport), (inner) =>
-      Transport.Transport.of({
-        bind: (options, handler) =>
-          Effect.map(inner.bind(options, handler), (endpoint) => ({
-            address: endpoint.address,
-            connect: endpoint.connect,
-            send: (to: string, bytes: Uint8Array) => {
-              setTimeout(() => endpoint.send(to, bytes), ms)
-            }
-          }))
-      })
-    )
-  ).pipe(Layer.provide(Transport.layerMemory))
+const layerLatency = (ms: number) => Transport.layerMemoryWith({ latency: ms })
 
 /** run a job as a process of its own on a fresh cluster (a master node and two slave nodes) */
 const timed = (

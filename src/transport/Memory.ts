@@ -13,7 +13,7 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 interface Bound {
@@ -49,7 +49,18 @@ export class MemoryNetwork extends Context.Service<
 
 const pairKey = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`)
 
-const makeNetwork = () => {
+const makeNetwork = (latencyMillis: number) => {
+  // with a latency, frames are delivered by timers (one per frame, the same delay for all, so
+  // per-pair order holds); they are cleared when the network's layer closes
+  const timers = new Set<ReturnType<typeof setTimeout>>()
+  const later = (f: () => void) => {
+    if (latencyMillis <= 0) return queueMicrotask(f)
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      f()
+    }, latencyMillis)
+    timers.add(timer)
+  }
   const endpoints = new Map<string, Bound>()
   const connections = new Map<string, Connection>()
   const partitions = new Set<string>()
@@ -95,7 +106,7 @@ const makeNetwork = () => {
       c.epoch++
     }
     const epoch = c.epoch
-    queueMicrotask(() => {
+    later(() => {
       if (c.epoch !== epoch) return
       const target = endpoints.get(to)
       if (target === undefined || !target.open) return
@@ -163,7 +174,11 @@ const makeNetwork = () => {
     },
     delivered: () => delivered
   })
-  return { transport: Transport.of({ bind: (options, handler) => bind(options.name, handler) }), control }
+  const close = () => {
+    for (const timer of timers) clearTimeout(timer)
+    timers.clear()
+  }
+  return { transport: Transport.of({ bind: (options, handler) => bind(options.name, handler) }), control, close }
 }
 
 /**
@@ -172,7 +187,26 @@ const makeNetwork = () => {
  */
 export const layerMemory: Layer.Layer<Transport | MemoryNetwork> = Layer.effectContext(
   Effect.sync(() => {
-    const { transport, control } = makeNetwork()
+    const { transport, control } = makeNetwork(0)
     return Context.make(Transport, transport).pipe(Context.add(MemoryNetwork, control))
   })
 )
+
+/**
+ * A fresh in-memory network whose frames each take `latency` to arrive (to see what hiding a
+ * round trip is worth, e.g. work-stealing's prefetch). A disconnect still drops the frames in flight.
+ * @since 0.1.0
+ */
+export const layerMemoryWith = (options: {
+  readonly latency?: Duration.Input | undefined
+}): Layer.Layer<Transport | MemoryNetwork> =>
+  Layer.effectContext(
+    Effect.acquireRelease(
+      Effect.sync(() => makeNetwork(options.latency === undefined ? 0 : Duration.toMillis(options.latency))),
+      (network) => Effect.sync(network.close)
+    ).pipe(
+      Effect.map(({ transport, control }) =>
+        Context.make(Transport, transport).pipe(Context.add(MemoryNetwork, control))
+      )
+    )
+  )
