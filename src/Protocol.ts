@@ -195,24 +195,84 @@ const encodeKey = (key: string): Uint8Array => {
   return bytes
 }
 
-/** interned pids (and their nodes) read from the wire; bounded */
-const pids = new Map<string, ProcessId>()
+/** nodes read from the wire, by address; bounded */
 const nodes = new Map<string, NodeId>()
-const internPid = (address: string, incarnation: number, id: number): ProcessId => {
-  const k = `${address}/${incarnation}/${id}`
-  let pid = pids.get(k)
-  if (pid === undefined) {
-    let node = nodes.get(address)
-    if (node === undefined) {
-      if (nodes.size > 4096) nodes.clear()
-      node = new NodeId({ address })
-      nodes.set(address, node)
-    }
-    if (pids.size > 65536) pids.clear()
-    pid = new ProcessId({ node, incarnation, id })
-    pids.set(k, pid)
+const internNode = (address: string): NodeId => {
+  let node = nodes.get(address)
+  if (node === undefined) {
+    if (nodes.size > 4096) nodes.clear()
+    node = new NodeId({ address })
+    nodes.set(address, node)
   }
-  return pid
+  return node
+}
+
+/**
+ * A direct-mapped cache from a byte string to what it decodes to: a conversation sends the same
+ * pids and keys over and over, so reading one is a hash and a compare of a few bytes, with no
+ * string decoded and no object built.
+ */
+class Interned<A> {
+  private readonly keys: Array<Uint8Array | undefined>
+  private readonly values: Array<A | undefined>
+  private readonly mask: number
+  private readonly make: (bytes: Uint8Array, start: number, end: number) => A
+
+  constructor(slots: number, make: (bytes: Uint8Array, start: number, end: number) => A) {
+    this.keys = new Array(slots).fill(undefined)
+    this.values = new Array(slots).fill(undefined)
+    this.mask = slots - 1
+    this.make = make
+  }
+
+  get(bytes: Uint8Array, start: number, end: number): A {
+    let h = 0x811c9dc5
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
+    const slot = (h >>> 0) & this.mask
+    const key = this.keys[slot]
+    if (key !== undefined && key.length === end - start) {
+      let i = 0
+      while (i < key.length && key[i] === bytes[start + i]) i++
+      if (i === key.length) return this.values[slot]!
+    }
+    const value = this.make(bytes, start, end)
+    this.keys[slot] = bytes.slice(start, end)
+    this.values[slot] = value
+    return value
+  }
+}
+
+/** short ASCII strings (addresses, tags) without a trip through TextDecoder */
+const decodeString = (bytes: Uint8Array, start: number, end: number): string => {
+  if (end - start > 64) return fromUtf8.decode(bytes.subarray(start, end))
+  let out = ""
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!
+    if (b >= 0x80) return fromUtf8.decode(bytes.subarray(start, end))
+    out += String.fromCharCode(b)
+  }
+  return out
+}
+
+/** a pid's bytes (`[address length] [address] [incarnation] [id]`), from `start` to `end` */
+const readPidBytes = (bytes: Uint8Array, start: number, end: number): ProcessId => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, end - start)
+  const length = view.getUint16(0)
+  const node = internNode(decodeString(bytes, start + 2, start + 2 + length))
+  return new ProcessId({ node, incarnation: view.getFloat64(2 + length), id: view.getUint32(10 + length) })
+}
+
+const pidCache = new Interned(4096, readPidBytes)
+const keyCache = new Interned(1024, decodeString)
+
+/** copy a few bytes without `TypedArray.prototype.set`'s fixed cost */
+const copy = (from: Uint8Array, to: Uint8Array, at: number): void => {
+  const n = from.length
+  if (n > 64) {
+    to.set(from, at)
+    return
+  }
+  for (let i = 0; i < n; i++) to[at + i] = from[i]!
 }
 
 /**
@@ -232,41 +292,44 @@ export const encodeSend = (
   const out = new Uint8Array(size)
   let o = 0
   out[o++] = SEND
-  out.set(toBytes, o)
+  copy(toBytes, out, o)
   o += toBytes.length
   if (fromBytes === undefined) {
     out[o++] = 0
   } else {
     out[o++] = 1
-    out.set(fromBytes, o)
+    copy(fromBytes, out, o)
     o += fromBytes.length
   }
   out[o++] = keyB.length >> 8
   out[o++] = keyB.length & 0xff
-  out.set(keyB, o)
+  copy(keyB, out, o)
   o += keyB.length
-  out.set(payload, o)
+  copy(payload, out, o)
   return out
 }
 
+const truncated = () => new RangeError("truncated Send frame")
+
 const decodeSend = (bytes: Uint8Array): Frame => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const n = bytes.length
   let o = 1
   const readPid = (): ProcessId => {
-    const length = view.getUint16(o)
-    const address = fromUtf8.decode(bytes.subarray(o + 2, o + 2 + length))
-    o += 2 + length
-    const incarnation = view.getFloat64(o)
-    const id = view.getUint32(o + 8)
-    o += 12
-    return internPid(address, incarnation, id)
+    if (o + 2 > n) throw truncated()
+    const end = o + 2 + ((bytes[o]! << 8) | bytes[o + 1]!) + 12
+    if (end > n) throw truncated()
+    const pid = pidCache.get(bytes, o, end)
+    o = end
+    return pid
   }
   const to = readPid()
+  if (o >= n) throw truncated()
   const from = bytes[o++] === 1 ? readPid() : null
-  const keyLength = view.getUint16(o)
-  const key = fromUtf8.decode(bytes.subarray(o + 2, o + 2 + keyLength))
-  o += 2 + keyLength
-  if (o > bytes.length) throw new RangeError("truncated Send frame")
+  if (o + 2 > n) throw truncated()
+  const keyEnd = o + 2 + ((bytes[o]! << 8) | bytes[o + 1]!)
+  if (keyEnd > n) throw truncated()
+  const key = keyCache.get(bytes, o + 2, keyEnd)
+  o = keyEnd
   // a plain object of the Send's shape: the node reads its fields and builds nothing more
   return { _tag: "Send", to, from, key, payload: bytes.subarray(o) } as unknown as Frame
 }
