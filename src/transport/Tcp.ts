@@ -166,20 +166,18 @@ class Outbox {
     (): Effect.Effect<Array<Uint8Array> | undefined> => {
       const now = this.takeNow()
       if (now !== null) return Effect.succeed(now)
-      return Effect.withFiber((fiber) =>
-        Effect.callback<Array<Uint8Array> | undefined>((resume) => {
-          const dispatcher = fiber.currentDispatcher
-          this.waiter = () => {
-            this.waiter = undefined
-            // the writer runs through its scheduler, not inside the sender's `send`: the frames
-            // queued until it runs go out in one write
-            dispatcher.scheduleTask(() => resume(this.take), 0)
-          }
-          return Effect.sync(() => {
-            this.waiter = undefined
-          })
+      return Effect.callback<Array<Uint8Array> | undefined>((resume) => {
+        this.waiter = () => {
+          this.waiter = undefined
+          // the writer runs on the microtask queue, not inside the sender's `send`: the frames
+          // queued in this turn of the event loop go out in one write, and none waits for the
+          // next turn (a round of the loop costs more than the write)
+          queueMicrotask(() => resume(this.take))
+        }
+        return Effect.sync(() => {
+          this.waiter = undefined
         })
-      )
+      })
     }
   )
 
