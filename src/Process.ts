@@ -490,8 +490,14 @@ export const catchExit = <A, E, R, R2, B, E2, R3>(
 // registry
 
 /**
- * Register `pid` under `name` on this node. Fails if the name is taken or the pid is not alive.
- * The name is removed when the process dies.
+ * Register `pid` under `name` on this node. Fails with `AlreadyRegistered` if the name is taken and
+ * with `ProcessNotAlive` if the pid is not alive. The name is removed when the process dies.
+ *
+ * The pid may be on another node: the registry then monitors it, and `register` waits until that
+ * node has said the pid is alive (a dead pid, or one whose node cannot be reached, is
+ * `ProcessNotAlive`, and the name is not kept). `unregister`, or registering the name to another
+ * pid, removes the monitor. (Cloud Haskell's `register` accepts any remote pid; here a dead one is
+ * refused, as a dead local one is.)
  * @since 0.1.0
  */
 export const register = (
@@ -502,7 +508,7 @@ export const register = (
 
 /**
  * Register `pid` under `name`, replacing the process registered there. Fails if the name is not
- * registered or the pid is not alive.
+ * registered or the pid is not alive (a remote pid is checked as by `register`).
  * @since 0.1.0
  */
 export const reregister = (
@@ -517,22 +523,25 @@ const registerWith = (
   pid: ProcessId,
   replace: boolean
 ): Effect.Effect<void, AlreadyRegistered | NotRegistered | ProcessNotAlive> =>
-  Effect.suspend((): Effect.Effect<void, AlreadyRegistered | NotRegistered | ProcessNotAlive> => {
+  Effect.callback<void, AlreadyRegistered | NotRegistered | ProcessNotAlive>((resume) => {
     const existing = node.registry.get(name)
-    switch (node.registerName(name, pid, replace)) {
-      case "taken":
-        return Effect.fail(new AlreadyRegistered({ name, pid: existing! }))
-      case "missing":
-        return Effect.fail(new NotRegistered({ name }))
-      case "dead":
-        return Effect.fail(new ProcessNotAlive({ pid }))
-      case undefined:
-        return Effect.void
-    }
+    node.registerName(name, pid, replace, (error) => {
+      switch (error) {
+        case "taken":
+          return resume(Effect.fail(new AlreadyRegistered({ name, pid: existing! })))
+        case "missing":
+          return resume(Effect.fail(new NotRegistered({ name })))
+        case "dead":
+          return resume(Effect.fail(new ProcessNotAlive({ pid })))
+        case undefined:
+          return resume(Effect.void)
+      }
+    })
   })
 
 /**
- * Remove a name. Fails if it is not registered.
+ * Remove a name (and, for a remote pid, the registry's monitor of it). Fails if it is not
+ * registered.
  * @since 0.1.0
  */
 export const unregister = (name: string): Effect.Effect<void, NotRegistered, CurrentProcess> =>
@@ -586,7 +595,8 @@ export const whereisRemoteAsync = (node: NodeId, name: string): Effect.Effect<vo
   withState((s) => s.node.request(node, new Protocol.WhereIs({ requester: s.self, name })))
 
 /**
- * Ask `node` to register `pid` as `name`; a `RegisterReply` arrives in the mailbox.
+ * Ask `node` to register `pid` as `name`; a `RegisterReply` arrives in the mailbox (`error` is
+ * `"taken"` or `"dead"` when it failed; a pid on a third node is checked as by `register`).
  * @since 0.1.0
  */
 export const registerRemoteAsync = (
