@@ -34,6 +34,7 @@ import { ProcessInfo, ProcessInfoReply, RegisterReply, WhereIsReply } from "./in
 import { CurrentProcess, type ProcessService, withProcess, withState } from "./internal/context.ts"
 import { type Entry, type Hit, type Matcher, NoMatch } from "./internal/mailbox.ts"
 import { type CatchFrame, type LocalNode, type ProcessState, schemaMatcher } from "./internal/node.ts"
+import { abandon } from "./internal/requests.ts"
 import { start } from "./internal/spawn.ts"
 import * as Message from "./Message.ts"
 import type { NodeId } from "./NodeId.ts"
@@ -559,7 +560,8 @@ export const whereis = (name: string): Effect.Effect<Option.Option<ProcessId>, n
 
 /**
  * Information about a live process, on this node or another; `None` for a dead pid (or when its
- * node cannot be reached).
+ * node cannot be reached). Interrupted while waiting for another node's answer (a timeout), it
+ * leaves nothing in the mailbox: the late answer is dropped.
  * @since 0.1.0
  */
 export const getProcessInfo = (pid: ProcessId): Effect.Effect<Option.Option<ProcessInfo>, never, CurrentProcess> =>
@@ -580,7 +582,11 @@ export const getProcessInfo = (pid: ProcessId): Effect.Effect<Option.Option<Proc
           (n) => n.ref.id === nodeRef.id,
           () => Effect.succeed(Option.none<ProcessInfo>())
         )
-      ).pipe(Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, nodeRef))))
+      ).pipe(
+        // given up (interrupted): the reply is dropped when it comes
+        Effect.onInterrupt(() => Effect.sync(() => abandon(s, [schemaMatcher(ProcessInfoReply, (r) => r.id === id)]))),
+        Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, nodeRef)))
+      )
     })
   })
 

@@ -13,7 +13,8 @@ const echoTo = Remote.define("echoTo", ProcessId.ProcessId, (to) =>
   Effect.forever(Effect.flatMap(Process.expect(Schema.String), (s) => Process.send(to, `echo ${s}`)))
 )
 const waiter = Remote.define("waiter", Schema.Null, () => Process.expect(Never))
-const table = Remote.table(square, failing, echoTo, waiter)
+const sleeper = Remote.define("sleeper", Schema.Int, (ms) => Effect.as(Effect.sleep(ms), ms), Schema.Int)
+const table = Remote.table(square, failing, echoTo, waiter, sleeper)
 
 const expectNotification = Process.expect(Notification.ProcessMonitorNotification)
 
@@ -252,5 +253,45 @@ describe("registry across nodes", () => {
         })
       )
     }).pipe(Effect.provide(env))
+  )
+})
+
+describe("interrupted requests leave nothing behind", () => {
+  // frames take 50 ms each way: a short timeout gives up before the reply comes
+  const slow = Layer.merge(Transport.layerMemoryWith({ latency: "50 millis" }), table)
+  /** messages in the current process's mailbox */
+  const queued = Effect.map(Process.self, (me) => Process.getProcessInfo(me)).pipe(
+    Effect.flatten,
+    Effect.map((info) => Option.getOrThrow(info).messageQueueLength)
+  )
+
+  it.live("a late ProcessInfo reply, DidSpawn or CallReply is dropped; a late spawned process is killed", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const pid = yield* Remote.spawn(b.nodeId, waiter(null))
+          const info = yield* Process.getProcessInfo(pid).pipe(Effect.timeoutOption("5 millis"))
+          assert.isTrue(Option.isNone(info), "given up")
+          const spawned = yield* Remote.spawn(b.nodeId, waiter(null)).pipe(Effect.timeoutOption("5 millis"))
+          assert.isTrue(Option.isNone(spawned), "given up")
+          // given up while spawning: DidSpawn and then CallReply come late
+          const called = yield* Remote.call(b.nodeId, square(4)).pipe(Effect.timeoutOption("5 millis"))
+          assert.isTrue(Option.isNone(called), "given up")
+          // given up after the spawn (100 ms), before the result (200 ms, sent before the kill lands)
+          const slept = yield* Remote.call(b.nodeId, sleeper(100)).pipe(Effect.timeoutOption("130 millis"))
+          assert.isTrue(Option.isNone(slept), "given up")
+          // the replies arrive meanwhile
+          yield* Effect.sleep("400 millis")
+          assert.strictEqual(yield* queued, 0, "no late reply is left in the mailbox")
+          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, b))
+          assert.deepStrictEqual(left.map(String), [String(pid)], "the abandoned spawn's process was killed")
+          // and the process keeps working: a request that is not given up gets its own reply
+          assert.isTrue(Option.isSome(yield* Process.getProcessInfo(pid)))
+          assert.strictEqual(yield* Remote.call(b.nodeId, square(5)), 25)
+          yield* Process.kill(pid, "done")
+        })
+      )
+    }).pipe(Effect.provide(slow))
   )
 })
