@@ -39,7 +39,7 @@ import {
 } from "./closure.ts"
 import type { CurrentProcess, NodeService, ProcessService } from "./context.ts"
 import { BadPayload, type Entry, Mailbox, type Matcher, NoMatch } from "./mailbox.ts"
-import { type ChannelBuffer, Empty } from "./port.ts"
+import { ChannelTable, Empty } from "./port.ts"
 import { start as startProcess } from "./spawn.ts"
 
 /** Why a process is being stopped from outside. */
@@ -115,7 +115,7 @@ export class ProcessState implements ProcessService {
   /** monitors held on this process, by ref key */
   readonly monitoredBy = new Map<string, MonitorRef>()
   readonly names = new Set<string>()
-  readonly channels = new Map<number, ChannelBuffer<unknown>>()
+  readonly channels = new ChannelTable()
   readonly catchFrames: Array<CatchFrame> = []
   readonly onDeath: Array<(reason: DiedReason) => void> = []
   nextRef = 0
