@@ -32,7 +32,7 @@
  * @since 0.1.0
  */
 import * as fs from "node:fs"
-import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import type { RemoteTable } from "./internal/closure.ts"
 import type { CurrentProcess } from "./internal/context.ts"
 import type { LocalNode } from "./internal/node.ts"
@@ -121,6 +121,49 @@ export const findSlaves: Effect.Effect<ReadonlyArray<NodeId.NodeId>, never, Back
   Effect.service(Backend),
   (backend) => backend.findSlaves
 ).pipe(Effect.flatten)
+
+/**
+ * Wait until the backend knows at least `n` slaves (those it was given plus those that registered
+ * with the master, e.g. `cloud-effect slave --master …`) and return them. Fails with a
+ * `BackendError` if they are not there within `timeout`, saying how many were.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Backend } from "cloud-effect"
+ * const slaves = Backend.awaitSlaves(4, { timeout: "30 seconds" })
+ * ```
+ * @since 0.1.0
+ */
+export const awaitSlaves = (
+  n: number,
+  options: { readonly timeout: Duration.Input }
+): Effect.Effect<ReadonlyArray<NodeId.NodeId>, BackendError, Backend> =>
+  Effect.gen(function* () {
+    const backend = yield* Backend
+    let known: ReadonlyArray<NodeId.NodeId> = []
+    return yield* Effect.gen(function* () {
+      while (true) {
+        known = yield* backend.findSlaves
+        if (known.length >= n) return known
+        yield* Effect.sleep("50 millis")
+      }
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: options.timeout,
+        orElse: () => {
+          const seconds = Duration.format(Duration.fromInputUnsafe(options.timeout))
+          const which = known.length > 0 ? `: ${known.map((s) => s.address).join(", ")}` : ""
+          return Effect.fail(
+            new BackendError({
+              address: backend.master.address,
+              reason: `timed out after ${seconds} waiting for ${n} slaves (${known.length} known${which})`
+            })
+          )
+        }
+      })
+    )
+  })
 
 /**
  * Run `program` as a process on the master node with the list of slaves, and return its result

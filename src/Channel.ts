@@ -65,8 +65,11 @@ export class ReceivePort<out A> {
 }
 
 /**
- * Create a channel of `schema`'s values, owned by the current process (it goes away when the
- * process dies).
+ * Create a channel of `schema`'s values, owned by the current process. It goes away when the
+ * process dies, or when its `ReceivePort` is no longer reachable (no variable, merged port or
+ * waiting receive holds it): the process's channel table holds channels weakly, so a server that
+ * makes a reply channel per request does not grow. Values sent to a channel that is gone are
+ * dropped, like messages to a dead process.
  * @since 0.1.0
  */
 export const newChan = <A>(
@@ -83,7 +86,7 @@ export const newChan = <A>(
 
 /**
  * Send a value to a channel. Never blocks and never fails: a value for a channel whose process is
- * dead is dropped.
+ * dead, or whose `ReceivePort` is gone, is dropped.
  * @since 0.1.0
  */
 export const sendChan = <A extends Message.Sendable>(

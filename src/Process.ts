@@ -34,6 +34,7 @@ import { ProcessInfo, ProcessInfoReply, RegisterReply, WhereIsReply } from "./in
 import { CurrentProcess, type ProcessService, withProcess, withState } from "./internal/context.ts"
 import { type Entry, type Hit, type Matcher, NoMatch } from "./internal/mailbox.ts"
 import { type CatchFrame, type LocalNode, type ProcessState, schemaMatcher } from "./internal/node.ts"
+import { abandon } from "./internal/requests.ts"
 import { start } from "./internal/spawn.ts"
 import * as Message from "./Message.ts"
 import type { NodeId } from "./NodeId.ts"
@@ -490,8 +491,14 @@ export const catchExit = <A, E, R, R2, B, E2, R3>(
 // registry
 
 /**
- * Register `pid` under `name` on this node. Fails if the name is taken or the pid is not alive.
- * The name is removed when the process dies.
+ * Register `pid` under `name` on this node. Fails with `AlreadyRegistered` if the name is taken and
+ * with `ProcessNotAlive` if the pid is not alive. The name is removed when the process dies.
+ *
+ * The pid may be on another node: the registry then monitors it, and `register` waits until that
+ * node has said the pid is alive (a dead pid, or one whose node cannot be reached, is
+ * `ProcessNotAlive`, and the name is not kept). `unregister`, or registering the name to another
+ * pid, removes the monitor. (Cloud Haskell's `register` accepts any remote pid; here a dead one is
+ * refused, as a dead local one is.)
  * @since 0.1.0
  */
 export const register = (
@@ -502,7 +509,7 @@ export const register = (
 
 /**
  * Register `pid` under `name`, replacing the process registered there. Fails if the name is not
- * registered or the pid is not alive.
+ * registered or the pid is not alive (a remote pid is checked as by `register`).
  * @since 0.1.0
  */
 export const reregister = (
@@ -517,22 +524,25 @@ const registerWith = (
   pid: ProcessId,
   replace: boolean
 ): Effect.Effect<void, AlreadyRegistered | NotRegistered | ProcessNotAlive> =>
-  Effect.suspend((): Effect.Effect<void, AlreadyRegistered | NotRegistered | ProcessNotAlive> => {
+  Effect.callback<void, AlreadyRegistered | NotRegistered | ProcessNotAlive>((resume) => {
     const existing = node.registry.get(name)
-    switch (node.registerName(name, pid, replace)) {
-      case "taken":
-        return Effect.fail(new AlreadyRegistered({ name, pid: existing! }))
-      case "missing":
-        return Effect.fail(new NotRegistered({ name }))
-      case "dead":
-        return Effect.fail(new ProcessNotAlive({ pid }))
-      case undefined:
-        return Effect.void
-    }
+    node.registerName(name, pid, replace, (error) => {
+      switch (error) {
+        case "taken":
+          return resume(Effect.fail(new AlreadyRegistered({ name, pid: existing! })))
+        case "missing":
+          return resume(Effect.fail(new NotRegistered({ name })))
+        case "dead":
+          return resume(Effect.fail(new ProcessNotAlive({ pid })))
+        case undefined:
+          return resume(Effect.void)
+      }
+    })
   })
 
 /**
- * Remove a name. Fails if it is not registered.
+ * Remove a name (and, for a remote pid, the registry's monitor of it). Fails if it is not
+ * registered.
  * @since 0.1.0
  */
 export const unregister = (name: string): Effect.Effect<void, NotRegistered, CurrentProcess> =>
@@ -550,7 +560,8 @@ export const whereis = (name: string): Effect.Effect<Option.Option<ProcessId>, n
 
 /**
  * Information about a live process, on this node or another; `None` for a dead pid (or when its
- * node cannot be reached).
+ * node cannot be reached). Interrupted while waiting for another node's answer (a timeout), it
+ * leaves nothing in the mailbox: the late answer is dropped.
  * @since 0.1.0
  */
 export const getProcessInfo = (pid: ProcessId): Effect.Effect<Option.Option<ProcessInfo>, never, CurrentProcess> =>
@@ -571,7 +582,11 @@ export const getProcessInfo = (pid: ProcessId): Effect.Effect<Option.Option<Proc
           (n) => n.ref.id === nodeRef.id,
           () => Effect.succeed(Option.none<ProcessInfo>())
         )
-      ).pipe(Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, nodeRef))))
+      ).pipe(
+        // given up (interrupted): the reply is dropped when it comes
+        Effect.onInterrupt(() => Effect.sync(() => abandon(s, [schemaMatcher(ProcessInfoReply, (r) => r.id === id)]))),
+        Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, nodeRef)))
+      )
     })
   })
 
@@ -586,7 +601,8 @@ export const whereisRemoteAsync = (node: NodeId, name: string): Effect.Effect<vo
   withState((s) => s.node.request(node, new Protocol.WhereIs({ requester: s.self, name })))
 
 /**
- * Ask `node` to register `pid` as `name`; a `RegisterReply` arrives in the mailbox.
+ * Ask `node` to register `pid` as `name`; a `RegisterReply` arrives in the mailbox (`error` is
+ * `"taken"` or `"dead"` when it failed; a pid on a third node is checked as by `register`).
  * @since 0.1.0
  */
 export const registerRemoteAsync = (

@@ -33,7 +33,8 @@ import {
   type TypedClosure
 } from "./internal/closure.ts"
 import { type CurrentProcess, withProcess, withState } from "./internal/context.ts"
-import type { ProcessState } from "./internal/node.ts"
+import { type ProcessState, schemaMatcher } from "./internal/node.ts"
+import { abandon } from "./internal/requests.ts"
 import * as Message from "./Message.ts"
 import { NodeId } from "./NodeId.ts"
 import { type MonitorRef, NodeMonitorNotification, ProcessMonitorNotification } from "./Notification.ts"
@@ -158,6 +159,13 @@ export const spawnAsync = (node: NodeId, closure: Closure): Effect.Effect<SpawnR
     return ref
   })
 
+/** drop the result of a call given up on, when it comes */
+const abandonCall = (s: ProcessState, ref: SpawnRef) =>
+  abandon(s, [
+    schemaMatcher(CallReply, (m) => sameRef(m.ref, ref)),
+    schemaMatcher(CallFailed, (m) => sameRef(m.ref, ref))
+  ])
+
 const awaitSpawn = (
   s: ProcessState,
   node: NodeId,
@@ -185,12 +193,34 @@ const awaitSpawn = (
         (m) => m.ref.id === nodeRef.id && pidEquals(m.ref.watcher, s.self),
         (m) => fail(`node unreachable (${m.reason._tag})`)
       )
-    ).pipe(Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, nodeRef))))
+    ).pipe(
+      // given up (interrupted): the reply is dropped when it comes, and a process started for
+      // nobody is killed
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          abandon(
+            s,
+            [
+              schemaMatcher(DidSpawn, (m) => sameRef(m.ref, ref)),
+              schemaMatcher(SpawnFailed, (m) => sameRef(m.ref, ref))
+            ],
+            (reply) => {
+              if (reply instanceof DidSpawn) s.node.kill(s.self, reply.pid, "its spawn was interrupted")
+            }
+          )
+          // a call's process may have sent its result before the kill reaches it
+          if (call) abandonCall(s, ref)
+        })
+      ),
+      Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, nodeRef)))
+    )
     return [ref, pid] as const
   })
 
 /**
- * Start `closure` on `node` and return its pid once the node has started it.
+ * Start `closure` on `node` and return its pid once the node has started it. If the caller is
+ * interrupted first (a timeout), the reply is dropped when it comes and the process it names is
+ * killed: no process is left running that nobody knows of.
  * @since 0.1.0
  */
 export const spawn = (node: NodeId, closure: Closure): Effect.Effect<ProcessId, SpawnError, CurrentProcess> =>
@@ -222,6 +252,7 @@ export const spawnMonitor = (
 
 /**
  * Run `closure` on `node` and return its result, decoded with the definition's result schema.
+ * Interrupting the caller kills the call's process and drops its reply.
  * @since 0.1.0
  */
 export const call = <A>(node: NodeId, closure: TypedClosure<A>): Effect.Effect<A, CallError, CurrentProcess> =>
@@ -255,6 +286,15 @@ export const call = <A>(node: NodeId, closure: TypedClosure<A>): Effect.Effect<A
           (m) => m.ref.id === monitorRef.id && pidEquals(m.ref.watcher, s.self),
           (m) => fail(`the process died first (${m.reason._tag})`)
         )
-      ).pipe(Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, monitorRef))))
+      ).pipe(
+        // given up (interrupted): the call's process is killed and a reply it sent is dropped
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            s.node.kill(s.self, pid, "its call was interrupted")
+            abandonCall(s, ref)
+          })
+        ),
+        Effect.ensuring(Effect.sync(() => s.node.unmonitor(s, monitorRef)))
+      )
     })
   )

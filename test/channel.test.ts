@@ -1,8 +1,21 @@
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Channel, Notification, Process } from "../src/index.ts"
+import { withState } from "../src/internal/context.ts"
 import { runOnNode } from "./helpers.ts"
+
+/** a full garbage collection, then time for the FinalizationRegistry callbacks to run */
+const collectGarbage = Effect.promise(async () => {
+  v8.setFlagsFromString("--expose-gc")
+  const gc = vm.runInNewContext("gc") as () => void
+  for (let i = 0; i < 5; i++) {
+    gc()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+})
 
 class Job extends Schema.TaggedClass<Job>()("Job", { n: Schema.Int, reply: Channel.SendPort(Schema.Number) }) {}
 
@@ -105,6 +118,38 @@ describe("typed channels", () => {
         yield* Process.expect(Notification.ProcessMonitorNotification)
         yield* Channel.sendChan(job.reply, 1)
         assert.isTrue(Option.isNone(yield* Process.getProcessInfo(owner)))
+      })
+    )
+  )
+
+  it.live("a channel whose ReceivePort is unreachable is freed; values sent to it are dropped", () =>
+    runOnNode(
+      Effect.gen(function* () {
+        const channels = withState((s) => s.channels.size)
+        // a server that makes a reply channel per request and forgets it
+        const ports: Array<Channel.SendPort<number>> = []
+        const request = (i: number) =>
+          Effect.gen(function* () {
+            const [sp, rp] = yield* Channel.newChan(Schema.Number)
+            yield* Channel.sendChan(sp, i)
+            assert.strictEqual(yield* Channel.receiveChan(rp), i)
+            return sp
+          })
+        for (let i = 0; i < 200; i++) ports.push(yield* request(i))
+        const [keptSend, kept] = yield* Channel.newChan(Schema.Number)
+        assert.strictEqual(yield* channels, 201)
+        yield* collectGarbage
+        // (a collector may keep one or two of them a little longer; without freeing, all 200 stay)
+        assert.isAtMost(yield* channels, 3, "the channels whose ReceivePort is gone are freed")
+        for (const sp of ports) yield* Channel.sendChan(sp, 1)
+        yield* Channel.sendChan(keptSend, 42)
+        assert.strictEqual(yield* Channel.receiveChan(kept), 42)
+        // a receive that is waiting keeps its channel alive, even when nothing else refers to it
+        const [waitingSend, waiting] = yield* Channel.newChan(Schema.Number)
+        const receiver = yield* Effect.forkChild(Channel.receiveChan(waiting))
+        yield* collectGarbage
+        yield* Channel.sendChan(waitingSend, 7)
+        assert.strictEqual(yield* Fiber.join(receiver), 7)
       })
     )
   )

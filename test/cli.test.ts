@@ -38,21 +38,49 @@ const command = (args: ReadonlyArray<string>, env: Record<string, string> = {}) 
   })
 
 /** a slave OS process, killed when the scope closes; its address once it listens */
-const slave = Effect.acquireRelease(
-  Effect.callback<{ readonly child: ChildProcess; readonly address: string }, Error>((resume) => {
-    const child = spawn(process.execPath, [main, "slave", "--listen", "127.0.0.1:0", "--cookie", cookie], {
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    child.stdout.on("data", (d) => {
-      out += d
-      const m = /listening on (tcp:\/\/[0-9.]+:\d+)/.exec(out)
-      if (m) resume(Effect.succeed({ child, address: m[1]! }))
-    })
-    child.on("exit", (code) => resume(Effect.fail(new Error(`the slave exited early (${code}): ${out}`))))
-  }),
-  ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
-)
+const slaveWith = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.callback<{ readonly child: ChildProcess; readonly address: string }, Error>((resume) => {
+      const child = spawn(process.execPath, [main, "slave", "--listen", "127.0.0.1:0", "--cookie", cookie, ...args], {
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let out = ""
+      child.stdout.on("data", (d) => {
+        out += d
+        const m = /listening on (tcp:\/\/[0-9.]+:\d+)/.exec(out)
+        if (m) resume(Effect.succeed({ child, address: m[1]! }))
+      })
+      child.on("exit", (code) => resume(Effect.fail(new Error(`the slave exited early (${code}): ${out}`))))
+    }),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )
+const slave = slaveWith([])
+
+/** a master OS process that waits for slaves, killed when the scope closes; its address once it listens */
+const waitingMaster = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.callback<{ readonly child: ChildProcess; readonly address: string; readonly run: Promise<Run> }, Error>(
+      (resume) => {
+        const child = spawn(process.execPath, [main, "master", "--listen", "127.0.0.1:0", ...args], {
+          env: { ...process.env, CLOUD_EFFECT_COOKIE: cookie },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let stdout = ""
+        let stderr = ""
+        const run = new Promise<Run>((done) => child.on("close", (code) => done({ code, stdout, stderr })))
+        child.stdout.on("data", (d) => {
+          stdout += d
+        })
+        child.stderr.on("data", (d) => {
+          stderr += d
+          const m = /listening on (tcp:\/\/[0-9.]+:\d+)/.exec(stderr)
+          if (m) resume(Effect.succeed({ child, address: m[1]!, run }))
+        })
+        child.on("exit", (code) => resume(Effect.fail(new Error(`the master exited early (${code}): ${stderr}`))))
+      }
+    ),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )
 
 describe("cloud-effect over TCP, separate OS processes", () => {
   it.live(
@@ -162,6 +190,34 @@ describe("cloud-effect over TCP, separate OS processes", () => {
         assert.strictEqual(badPattern.code, 1)
         assert.match(badPattern.stderr.trim(), /^cloud-effect: .*"bogus"/)
         assert.strictEqual(badPattern.stderr.trim().split("\n").length, 1, "one line on stderr")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "master --wait-slaves waits for slaves that register with --master; a timeout is a one-line error",
+    () =>
+      Effect.gen(function* () {
+        const master = yield* waitingMaster(["--wait-slaves", "2", "--wait-timeout", "30", "-n", "10000", "--json"])
+        yield* slaveWith(["--master", master.address])
+        yield* slaveWith(["--master", master.address])
+        const run = yield* Effect.promise(() => master.run)
+        assert.strictEqual(run.code, 0, run.stderr)
+        const out = JSON.parse(run.stdout)
+        assert.strictEqual(out.result, 31985)
+        assert.strictEqual(out.slaves.length, 2, "the job ran on both registered slaves")
+
+        const timedOut = yield* command(["master", "--wait-slaves", "1", "--wait-timeout", "1", "--cookie", cookie])
+        assert.strictEqual(timedOut.code, 1)
+        assert.match(
+          timedOut.stderr,
+          /^cloud-effect: tcp:\/\/127\.0\.0\.1:\d+: timed out after 1s waiting for 1 slaves \(0 known\)$/m
+        )
+        assert.notInclude(timedOut.stderr, "    at ")
+
+        const noSlaves = yield* command(["master", "--cookie", cookie])
+        assert.strictEqual(noSlaves.code, 1)
+        assert.include(noSlaves.stderr, "give --slaves HOST:PORT,... or --wait-slaves N")
       }).pipe(Effect.scoped),
     60_000
   )

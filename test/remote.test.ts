@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
 import { Node, NodeId, Notification, Process, ProcessId, Remote, Transport } from "../src/index.ts"
+import type { LocalNode } from "../src/internal/node.ts"
 import { captureLogs, runOn } from "./helpers.ts"
 
 class Never extends Schema.TaggedClass<Never>()("Never", {}) {}
@@ -12,7 +13,8 @@ const echoTo = Remote.define("echoTo", ProcessId.ProcessId, (to) =>
   Effect.forever(Effect.flatMap(Process.expect(Schema.String), (s) => Process.send(to, `echo ${s}`)))
 )
 const waiter = Remote.define("waiter", Schema.Null, () => Process.expect(Never))
-const table = Remote.table(square, failing, echoTo, waiter)
+const sleeper = Remote.define("sleeper", Schema.Int, (ms) => Effect.as(Effect.sleep(ms), ms), Schema.Int)
+const table = Remote.table(square, failing, echoTo, waiter, sleeper)
 
 const expectNotification = Process.expect(Notification.ProcessMonitorNotification)
 
@@ -178,5 +180,118 @@ describe("registry across nodes", () => {
         })
       )
     }).pipe(Effect.provide(env))
+  )
+
+  it.effect("register of a remote pid: a dead one is ProcessNotAlive; unregister and reregister drop the monitor", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      /** the monitors held on a live process of b (the registry's among them) */
+      const watchers = (pid: ProcessId.ProcessId) => (b as LocalNode).lookup(pid)?.monitoredBy.size
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const p = yield* Remote.spawn(b.nodeId, waiter(null))
+          const q = yield* Remote.spawn(b.nodeId, waiter(null))
+          /** a round trip to b: every frame sent to b before it has been handled */
+          const sync = Effect.asVoid(Process.getProcessInfo(p))
+
+          yield* Process.register("p", p)
+          yield* sync
+          assert.strictEqual(watchers(p), 1, "the registry monitors the remote pid")
+          yield* Process.unregister("p")
+          yield* sync
+          assert.strictEqual(watchers(p), 0, "unregister removes the registry's monitor")
+
+          yield* Process.register("svc", p)
+          yield* Process.reregister("svc", q)
+          yield* sync
+          assert.strictEqual(watchers(p), 0, "reregister removes the monitor of the old pid")
+          assert.strictEqual(watchers(q), 1)
+          yield* Process.reregister("svc", yield* Process.self)
+          yield* sync
+          assert.strictEqual(watchers(q), 0, "moving the name to a local pid removes it too")
+          yield* Process.unregister("svc")
+          yield* Process.kill(p, "bye")
+          yield* Process.kill(q, "bye")
+        })
+      )
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("register of a dead remote pid (or of one on an unreachable node) fails with ProcessNotAlive", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const p = yield* Remote.spawn(b.nodeId, waiter(null))
+          const q = yield* Remote.spawn(b.nodeId, waiter(null))
+          // a dead remote pid is refused, as a dead local one is
+          yield* Process.kill(q, "bye")
+          yield* Process.monitor(q)
+          yield* expectNotification
+          const dead = yield* Effect.flip(Process.register("q", q))
+          assert.strictEqual(dead._tag, "ProcessNotAlive")
+          assert.isTrue(Option.isNone(yield* Process.whereis("q")), "the name is not kept")
+          const again = yield* Effect.flip(Process.reregister("q", q))
+          assert.strictEqual(again._tag, "NotRegistered")
+
+          // and so is a pid on a node that cannot be reached
+          const nowhere = new ProcessId.ProcessId({ node: NodeId.make("mem:nowhere"), incarnation: 1, id: 1 })
+          assert.strictEqual((yield* Effect.flip(Process.register("n", nowhere)))._tag, "ProcessNotAlive")
+          assert.isTrue(Option.isNone(yield* Process.whereis("n")))
+
+          // registerRemoteAsync of a dead pid of another node (a's, seen from b)
+          const [local] = yield* Process.spawnMonitor(Effect.void)
+          yield* expectNotification
+          yield* Process.registerRemoteAsync(b.nodeId, "gone", local)
+          const reply = yield* Process.expect(Process.RegisterReply)
+          assert.isFalse(reply.ok)
+          assert.strictEqual(reply.error, "dead")
+
+          yield* Process.register("p", p)
+          assert.isTrue(ProcessId.equals(Option.getOrThrow(yield* Process.whereis("p")), p))
+          yield* Process.kill(p, "bye")
+        })
+      )
+    }).pipe(Effect.provide(env))
+  )
+})
+
+describe("interrupted requests leave nothing behind", () => {
+  // frames take 50 ms each way: a short timeout gives up before the reply comes
+  const slow = Layer.merge(Transport.layerMemoryWith({ latency: "50 millis" }), table)
+  /** messages in the current process's mailbox */
+  const queued = Effect.map(Process.self, (me) => Process.getProcessInfo(me)).pipe(
+    Effect.flatten,
+    Effect.map((info) => Option.getOrThrow(info).messageQueueLength)
+  )
+
+  it.live("a late ProcessInfo reply, DidSpawn or CallReply is dropped; a late spawned process is killed", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          const pid = yield* Remote.spawn(b.nodeId, waiter(null))
+          const info = yield* Process.getProcessInfo(pid).pipe(Effect.timeoutOption("5 millis"))
+          assert.isTrue(Option.isNone(info), "given up")
+          const spawned = yield* Remote.spawn(b.nodeId, waiter(null)).pipe(Effect.timeoutOption("5 millis"))
+          assert.isTrue(Option.isNone(spawned), "given up")
+          // given up while spawning: DidSpawn and then CallReply come late
+          const called = yield* Remote.call(b.nodeId, square(4)).pipe(Effect.timeoutOption("5 millis"))
+          assert.isTrue(Option.isNone(called), "given up")
+          // given up after the spawn (100 ms), before the result (200 ms, sent before the kill lands)
+          const slept = yield* Remote.call(b.nodeId, sleeper(100)).pipe(Effect.timeoutOption("130 millis"))
+          assert.isTrue(Option.isNone(slept), "given up")
+          // the replies arrive meanwhile
+          yield* Effect.sleep("400 millis")
+          assert.strictEqual(yield* queued, 0, "no late reply is left in the mailbox")
+          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, b))
+          assert.deepStrictEqual(left.map(String), [String(pid)], "the abandoned spawn's process was killed")
+          // and the process keeps working: a request that is not given up gets its own reply
+          assert.isTrue(Option.isSome(yield* Process.getProcessInfo(pid)))
+          assert.strictEqual(yield* Remote.call(b.nodeId, square(5)), 25)
+          yield* Process.kill(pid, "done")
+        })
+      )
+    }).pipe(Effect.provide(slow))
   )
 })

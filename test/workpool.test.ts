@@ -81,4 +81,32 @@ describe("WorkPool", () => {
       }).pipe(Effect.provide(env))
     )
   }
+
+  it.live("a job whose pool master was killed from outside fails with PoolMasterDied instead of hanging", () =>
+    Effect.gen(function* () {
+      const master = yield* Node.make({ name: "master" })
+      const s1 = yield* Node.make({ name: "s1" })
+      yield* Effect.gen(function* () {
+        const pool = yield* WorkPool.WorkPool
+        // inputs that never end: the job runs until its master is gone
+        const inputs = Stream.concat(Stream.make(1, 2, 3), Stream.never)
+        const job = yield* Effect.forkChild(Effect.flip(pool.reduce(PrimeFactors.primes, inputs, PrimeFactors.sum)))
+        while ((yield* pidsOn(s1)).length === 0) yield* Effect.sleep("5 millis")
+        const [pid] = yield* Node.processes.pipe(Effect.provideService(Node.Node, master))
+        yield* Node.runProcess(Process.kill(pid!, "from outside")).pipe(Effect.provideService(Node.Node, master))
+        const error = yield* Fiber.join(job).pipe(Effect.timeout("5 seconds"))
+        assert.strictEqual(error._tag, "PoolMasterDied")
+        assert.include(error.message, "from outside")
+        // the pool is gone: the next job fails at once too
+        const next = yield* Effect.flip(pool.map(PrimeFactors.naive, [1, 2])).pipe(Effect.timeout("5 seconds"))
+        assert.strictEqual(next._tag, "PoolMasterDied")
+        // its slaves died with it (they link to the master)
+        for (let i = 0; i < 100 && (yield* pidsOn(s1)).length > 0; i++) yield* Effect.sleep("5 millis")
+        assert.deepStrictEqual(yield* pidsOn(s1), [])
+      }).pipe(
+        Effect.provide(WorkPool.layer({ strategy: "workStealing", nodes: [s1.nodeId] })),
+        Effect.provideService(Node.Node, master)
+      )
+    }).pipe(Effect.provide(env))
+  )
 })

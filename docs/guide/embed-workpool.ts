@@ -14,8 +14,10 @@ import { factors, type WordStats, wordStats } from "./tasks.ts"
 export class Analytics extends Context.Service<
   Analytics,
   {
-    readonly totalFactors: (n: number) => Effect.Effect<number, WorkPool.PatternError>
-    readonly wordStats: (words: ReadonlyArray<string>) => Effect.Effect<Array<WordStats>, WorkPool.PatternError>
+    readonly totalFactors: (n: number) => Effect.Effect<number, WorkPool.PatternError | WorkPool.PoolMasterDied>
+    readonly wordStats: (
+      words: ReadonlyArray<string>
+    ) => Effect.Effect<Array<WordStats>, WorkPool.PatternError | WorkPool.PoolMasterDied>
   }
 >()("guide/Analytics") {
   static readonly layer = Layer.effect(

@@ -2,8 +2,8 @@
  * Nodes on TCP (docs/guide.md, "Running on many machines"): what `cloud-effect slave` and
  * `cloud-effect master` do, in code. On a real cluster each slave runs on its own machine; this
  * program starts a master and two slaves in one process on 127.0.0.1 to show the wiring: the
- * slaves register with the master (`master` option), the master finds them (`Backend.findSlaves`)
- * and runs a job on them.
+ * slaves register with the master (`master` option), the master waits for them
+ * (`Backend.awaitSlaves`) and runs a job on them.
  *
  * Run: npx -c 'node docs/guide/tcp-cluster.ts'
  */
@@ -36,11 +36,7 @@ const program = Effect.gen(function* () {
     yield* Console.log(`slave listening on ${Context.get(context, Node.Node).nodeId.address}`)
   }
   // slaves say hello when they start (and every 2 seconds): wait until both have
-  let slaves = yield* Backend.findSlaves
-  while (slaves.length < 2) {
-    yield* Effect.sleep("50 millis")
-    slaves = yield* Backend.findSlaves
-  }
+  const slaves = yield* Backend.awaitSlaves(2, { timeout: "30 seconds" })
   yield* Console.log(`registered: ${slaves.map((s) => s.address).join(", ")}`)
   const sum = yield* Backend.startMaster((nodes) =>
     WorkStealing.run({

@@ -2,7 +2,7 @@
  * `cloud-effect slave` and `cloud-effect master`: the demo job (or a user's own tasks) over TCP,
  * across OS processes or machines.
  */
-import { Console, Effect, Layer, type Redacted } from "effect"
+import { Console, Duration, Effect, Layer, type Redacted } from "effect"
 import * as Backend from "../Backend.ts"
 import type { RemoteTable } from "../internal/closure.ts"
 import * as Node from "../Node.ts"
@@ -70,6 +70,9 @@ export const runMaster = (options: {
   readonly advertise: string | undefined
   readonly cookie: Redacted.Redacted<string>
   readonly slaves: ReadonlyArray<string>
+  /** wait until this many slaves are known (given or registered), for up to `waitTimeout` seconds */
+  readonly waitSlaves: number | undefined
+  readonly waitTimeout: number
   readonly pattern: Pattern
   readonly n: number
   readonly variant: "primes" | "naive"
@@ -82,23 +85,38 @@ export const runMaster = (options: {
     const { host, port } = yield* parseListen(options.listen)
     const task = options.variant === "primes" ? PrimeFactors.primesRange : PrimeFactors.naiveRange
     const table = Remote.table(...PrimeFactors.tasks)
-    const [result, millis] = yield* Backend.startMaster((slaves) =>
-      Effect.gen(function* () {
-        const job = {
-          task,
-          inputs: PrimeFactors.ranges(1, options.n, options.chunk),
-          nodes: slaves,
-          reduce: PrimeFactors.sum
-        }
-        const start = performance.now()
-        const sum = yield* options.pattern === "master-slave"
-          ? MasterSlave.run(job)
-          : options.pattern === "work-pushing"
-            ? WorkPushing.run({ ...job, window: options.window })
-            : WorkStealing.run({ ...job, prefetch: options.prefetch })
-        return [sum, performance.now() - start] as const
+    if (options.slaves.length === 0 && options.waitSlaves === undefined) {
+      return yield* new Backend.BackendError({
+        address: "master",
+        reason: "no slaves: give --slaves HOST:PORT,... or --wait-slaves N (for slaves started with --master)"
       })
-    ).pipe(
+    }
+    const [result, millis, used] = yield* Effect.gen(function* () {
+      if (options.waitSlaves !== undefined) {
+        const node = yield* Node.Node
+        yield* Console.error(
+          `cloud-effect master listening on ${node.nodeId.address}, waiting for ${options.waitSlaves} slaves`
+        )
+        yield* Backend.awaitSlaves(options.waitSlaves, { timeout: Duration.seconds(options.waitTimeout) })
+      }
+      return yield* Backend.startMaster((slaves) =>
+        Effect.gen(function* () {
+          const job = {
+            task,
+            inputs: PrimeFactors.ranges(1, options.n, options.chunk),
+            nodes: slaves,
+            reduce: PrimeFactors.sum
+          }
+          const start = performance.now()
+          const sum = yield* options.pattern === "master-slave"
+            ? MasterSlave.run(job)
+            : options.pattern === "work-pushing"
+              ? WorkPushing.run({ ...job, window: options.window })
+              : WorkStealing.run({ ...job, prefetch: options.prefetch })
+          return [sum, performance.now() - start, slaves.map((s) => s.address)] as const
+        })
+      )
+    }).pipe(
       Effect.provide(
         Backend.tcpMaster({
           host,
@@ -112,12 +130,10 @@ export const runMaster = (options: {
     )
     const row: Row = { pattern: options.pattern, result, ok: true, millis, speedup: Number.NaN, peakHeapMiB: 0 }
     if (options.json) {
-      yield* Console.log(
-        JSON.stringify({ n: options.n, variant: options.variant, slaves: options.slaves, result, millis })
-      )
+      yield* Console.log(JSON.stringify({ n: options.n, variant: options.variant, slaves: used, result, millis }))
     } else {
       yield* Console.log(
-        `sum of numPrimeFactors (${options.variant}) over 1..${options.n} on ${options.slaves.length} TCP slaves`
+        `sum of numPrimeFactors (${options.variant}) over 1..${options.n} on ${used.length} TCP slaves`
       )
       yield* Console.log(formatTable([row]).split("\n").slice(0, 3).join("\n"))
       yield* Console.log(`result ${result}`)

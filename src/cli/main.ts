@@ -5,6 +5,7 @@
  *   cloud-effect demo [-n N] [--pattern P] [--workers W] [--window K] [--prefetch] [--json]
  *   cloud-effect slave --listen HOST:PORT --cookie-file F [--load ./my-tasks.js] [--master tcp://HOST:PORT]
  *   cloud-effect master --slaves HOST:PORT,... --pattern P -n N --cookie-file F
+ *   cloud-effect master --listen HOST:PORT --wait-slaves K [--wait-timeout S] --pattern P -n N --cookie-file F
  *   cloud-effect kmeans [--points 50000] [-k 5] [--workers 2] [--svg kmeans.svg]
  *
  * Errors a user can make (an unreachable slave, a wrong cookie, a port in use, an unknown pattern, a
@@ -105,7 +106,28 @@ const slave = Command.make(
 const master = Command.make(
   "master",
   {
-    slaves: Flag.String("slaves").pipe(Flag.withDescription("the slaves, HOST:PORT,HOST:PORT,...")),
+    slaves: Flag.String("slaves").pipe(
+      Flag.withDescription("the slaves, HOST:PORT,HOST:PORT,... (more can register: see --wait-slaves)"),
+      Flag.withDefault("")
+    ),
+    waitSlaves: Flag.Int("wait-slaves").pipe(
+      Flag.withDescription(
+        "wait until N slaves are known (those of --slaves plus those started with --master pointing here)"
+      ),
+      Flag.filter(
+        (n) => n >= 1,
+        (n) => `--wait-slaves must be at least 1 (got ${n})`
+      ),
+      Flag.optional
+    ),
+    waitTimeout: Flag.Int("wait-timeout").pipe(
+      Flag.withDescription("seconds to wait for --wait-slaves before giving up"),
+      Flag.withDefault(60),
+      Flag.filter(
+        (n) => n >= 1,
+        (n) => `--wait-timeout must be at least 1 second (got ${n})`
+      )
+    ),
     listen: Flag.String("listen").pipe(
       Flag.withDescription("HOST:PORT of the master node"),
       Flag.withDefault("127.0.0.1:0")
@@ -136,6 +158,7 @@ const master = Command.make(
         runMaster({
           ...config,
           advertise: Option.getOrUndefined(config.advertise),
+          waitSlaves: Option.getOrUndefined(config.waitSlaves),
           cookie,
           slaves: config.slaves
             .split(",")

@@ -86,8 +86,11 @@ export class Mailbox {
   size = 0
   /** called with a message that had a matcher's key but did not decode; it is dropped */
   onBadMessage: (entry: Entry) => void = () => {}
+  /** late replies to requests the process gave up on: dropped on arrival (see requests.ts) */
+  discard: ((key: string, value: unknown, payload: Uint8Array | undefined) => boolean) | undefined = undefined
 
   push(key: string, value: unknown, payload: Uint8Array | undefined, sender: ProcessId | undefined): void {
+    if (this.discard?.(key, value, payload)) return
     const entry: Entry = {
       seq: this.seq++,
       key,

@@ -39,7 +39,7 @@ import {
 } from "./closure.ts"
 import type { CurrentProcess, NodeService, ProcessService } from "./context.ts"
 import { BadPayload, type Entry, Mailbox, type Matcher, NoMatch } from "./mailbox.ts"
-import { type ChannelBuffer, Empty } from "./port.ts"
+import { ChannelTable, Empty } from "./port.ts"
 import { start as startProcess } from "./spawn.ts"
 
 /** Why a process is being stopped from outside. */
@@ -115,7 +115,7 @@ export class ProcessState implements ProcessService {
   /** monitors held on this process, by ref key */
   readonly monitoredBy = new Map<string, MonitorRef>()
   readonly names = new Set<string>()
-  readonly channels = new Map<number, ChannelBuffer<unknown>>()
+  readonly channels = new ChannelTable()
   readonly catchFrames: Array<CatchFrame> = []
   readonly onDeath: Array<(reason: DiedReason) => void> = []
   nextRef = 0
@@ -133,6 +133,9 @@ export class ProcessState implements ProcessService {
     return this.self.node
   }
 }
+
+/** Why a registration failed: the name is taken, not registered (reregister), or the pid is dead. */
+export type RegisterFailure = "taken" | "missing" | "dead"
 
 /** A snapshot of a live process. */
 export interface ProcessInfoData {
@@ -489,37 +492,94 @@ export class LocalNode implements NodeService {
   // ---------------------------------------------------------------------------------------------
   // registry
 
-  /** register `pid` as `name`; returns the reason it cannot be done, or undefined */
-  registerName(name: string, pid: ProcessId, replace: boolean): "taken" | "missing" | "dead" | undefined {
+  /**
+   * Register `pid` as `name`; `done` is told the reason it cannot be done, or undefined. For a local
+   * pid that is at once. A remote pid is monitored (so the name goes when it dies) and its node is
+   * asked whether it is alive: `done` waits for the answer, and a pid that is dead (or whose node
+   * cannot be reached) is "dead" and its name removed. Meanwhile the name already resolves to it.
+   */
+  registerName(
+    name: string,
+    pid: ProcessId,
+    replace: boolean,
+    done: (error: RegisterFailure | undefined) => void
+  ): void {
     const existing = this.registry.get(name)
-    if (!replace && existing !== undefined) return "taken"
-    if (replace && existing === undefined) return "missing"
-    if (this.isLocal(pid)) {
+    let failure: RegisterFailure | undefined
+    if (!replace && existing !== undefined) failure = "taken"
+    else if (replace && existing === undefined) failure = "missing"
+    else if (this.isLocal(pid)) {
       const target = this.lookup(pid)
-      if (target === undefined || !target.alive) return "dead"
-      target.names.add(name)
-    } else {
-      // watch the remote pid so the name goes away when it dies
-      const ref = new MonitorRef({ watcher: this.registryWatcher, id: this.nextRegistryRef++ })
-      this.sendFrame(pid.node.address, new Protocol.Monitor({ ref, to: pid }))
+      if (target === undefined || !target.alive) failure = "dead"
+      else {
+        this.releaseName(name)
+        target.names.add(name)
+        this.registry.set(name, pid)
+      }
     }
-    if (existing !== undefined) this.lookup(existing)?.names.delete(name)
+    if (failure !== undefined || this.isLocal(pid)) {
+      done(failure)
+      return
+    }
+    this.releaseName(name)
     this.registry.set(name, pid)
-    return undefined
+    const ref = new MonitorRef({ watcher: this.registryWatcher, id: this.nextRegistryRef++ })
+    this.registryRefs.set(name, ref)
+    this.pendingRegistrations.set(ref.id, { name, pid, ref, done })
+    // in this order on one connection: the monitor is in place before the node answers "alive"
+    this.sendFrame(pid.node.address, new Protocol.Monitor({ ref, to: pid }))
+    this.sendFrame(pid.node.address, new Protocol.GetInfo({ requester: this.registryWatcher, id: ref.id, pid }))
   }
 
-  private nextRegistryRef = 0
+  private nextRegistryRef = 1
+  /** the monitors the registry holds on the remote pids registered here, by name */
+  private readonly registryRefs = new Map<string, MonitorRef>()
+  /** registrations of remote pids waiting for their node to say whether the pid is alive */
+  private readonly pendingRegistrations = new Map<
+    number,
+    {
+      readonly name: string
+      readonly pid: ProcessId
+      readonly ref: MonitorRef
+      readonly done: (error: RegisterFailure | undefined) => void
+    }
+  >()
 
-  unregisterName(name: string): boolean {
+  /** the remote node answered whether a pid being registered is alive */
+  private registrationChecked(id: number, alive: boolean): void {
+    const pending = this.pendingRegistrations.get(id)
+    if (pending === undefined) return
+    this.pendingRegistrations.delete(id)
+    if (!alive && this.registryRefs.get(pending.name)?.id === pending.ref.id) this.releaseName(pending.name)
+    pending.done(alive ? undefined : "dead")
+  }
+
+  /** forget what the registry holds for `name` (the name itself, the pid's names, the monitor) */
+  private releaseName(name: string): void {
     const pid = this.registry.get(name)
-    if (pid === undefined) return false
+    if (pid === undefined) return
     this.registry.delete(name)
     this.lookup(pid)?.names.delete(name)
+    const ref = this.registryRefs.get(name)
+    if (ref !== undefined) {
+      this.registryRefs.delete(name)
+      this.sendFrame(pid.node.address, new Protocol.Unmonitor({ ref, to: pid }))
+    }
+  }
+
+  unregisterName(name: string): boolean {
+    if (!this.registry.has(name)) return false
+    this.releaseName(name)
     return true
   }
 
-  private forgetNames(pred: (pid: ProcessId) => boolean): void {
-    for (const [name, pid] of this.registry) if (!this.isLocal(pid) && pred(pid)) this.registry.delete(name)
+  /** drop the names of remote pids that `pred` says are gone (no Unmonitor: the monitor fired) */
+  private forgetNames(pred: (pid: ProcessId, ref: MonitorRef | undefined) => boolean): void {
+    for (const [name, pid] of this.registry) {
+      if (this.isLocal(pid) || !pred(pid, this.registryRefs.get(name))) continue
+      this.registry.delete(name)
+      this.registryRefs.delete(name)
+    }
   }
 
   unregisterPid(state: ProcessState): void {
@@ -654,7 +714,8 @@ export class LocalNode implements NodeService {
       }
       case "Died": {
         if (frame.watcher.id === 0 && this.isLocal(frame.watcher)) {
-          this.forgetNames((pid) => pidKey(pid) === pidKey(frame.pid))
+          const id = frame.ref?.id
+          this.forgetNames((_, ref) => ref !== undefined && ref.id === id)
           return
         }
         const w = this.lookup(frame.watcher)
@@ -704,10 +765,11 @@ export class LocalNode implements NodeService {
         return
       }
       case "Register": {
-        const error = this.registerName(frame.name, frame.pid, false)
-        this.reply(
-          frame.requester,
-          new RegisterReply({ name: frame.name, ok: error === undefined, error: error ?? null })
+        this.registerName(frame.name, frame.pid, false, (error) =>
+          this.reply(
+            frame.requester,
+            new RegisterReply({ name: frame.name, ok: error === undefined, error: error ?? null })
+          )
         )
         return
       }
@@ -716,6 +778,11 @@ export class LocalNode implements NodeService {
         return
       }
       case "Reply": {
+        if (frame.requester.id === 0 && this.isLocal(frame.requester)) {
+          if (frame.message._tag === "ProcessInfoReply")
+            this.registrationChecked(frame.message.id, frame.message.info !== null)
+          return
+        }
         this.lookup(frame.requester)?.mailbox.push(frame.message._tag, frame.message, undefined, undefined)
         return
       }
@@ -733,6 +800,8 @@ export class LocalNode implements NodeService {
 
   private peerDown(peer: string, nodeReason: DiedReason): void {
     this.forgetNames((pid) => pid.node.address === peer)
+    for (const [id, pending] of this.pendingRegistrations)
+      if (pending.pid.node.address === peer) this.registrationChecked(id, false)
     for (const state of [...this.processes.values()]) {
       for (const [id, m] of state.monitors) {
         if (m.target.node.address !== peer) continue

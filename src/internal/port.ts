@@ -66,6 +66,57 @@ export class ChannelBuffer<A> implements Port<A> {
   }
 }
 
+/** a table's entry for a collected buffer: the table and the index to forget */
+interface Collected {
+  readonly table: ChannelTable
+  readonly index: number
+}
+
+const collected = new FinalizationRegistry<Collected>(({ table, index }) => table.collected(index))
+
+/**
+ * The channels of one process, by index. A channel is held weakly: once its buffer is unreachable
+ * (no ReceivePort, merged port or waiting receive uses it) it is freed and its entry removed, so a
+ * process that makes a channel per request does not grow its table for ever. A value sent to a
+ * freed channel is dropped, like a message to a dead process (Cloud Haskell holds its typed
+ * channels by weak pointers too).
+ */
+export class ChannelTable {
+  private readonly refs = new Map<number, WeakRef<ChannelBuffer<unknown>>>()
+
+  /** channels in the table (freed ones leave it once the garbage collector has reported them) */
+  get size(): number {
+    return this.refs.size
+  }
+
+  set(index: number, buffer: ChannelBuffer<unknown>): void {
+    this.refs.set(index, new WeakRef(buffer))
+    collected.register(buffer, { table: this, index })
+  }
+
+  /** the live channel with this index */
+  get(index: number): ChannelBuffer<unknown> | undefined {
+    return this.refs.get(index)?.deref()
+  }
+
+  *values(): IterableIterator<ChannelBuffer<unknown>> {
+    for (const ref of this.refs.values()) {
+      const buffer = ref.deref()
+      if (buffer !== undefined) yield buffer
+    }
+  }
+
+  clear(): void {
+    this.refs.clear()
+  }
+
+  /** the buffer of `index` was garbage-collected */
+  collected(index: number): void {
+    const ref = this.refs.get(index)
+    if (ref !== undefined && ref.deref() === undefined) this.refs.delete(index)
+  }
+}
+
 const subscribeAll =
   <A>(ports: ReadonlyArray<Port<A>>) =>
   (wake: () => void): (() => void) => {

@@ -254,7 +254,11 @@ export const distributed = (
     readonly slice?: number
     readonly onIteration?: (iteration: Iteration) => Effect.Effect<void>
   } = {}
-): Effect.Effect<Result, Remote.CallError | import("./WorkPool.ts").PatternError, Process> =>
+): Effect.Effect<
+  Result,
+  Remote.CallError | import("./WorkPool.ts").PatternError | import("./WorkPool.ts").PoolMasterDied,
+  Process
+> =>
   Effect.gen(function* () {
     const dataset = `ds-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
     const bytes = new Uint8Array(points.buffer, points.byteOffset, points.byteLength)

@@ -16,7 +16,7 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, PubSub, Schema, Semaphore, Stream } from "effect"
 import { CurrentNode, CurrentProcess } from "../internal/context.ts"
 import type { LocalNode } from "../internal/node.ts"
 import {
@@ -31,10 +31,28 @@ import {
 import type { PatternError } from "../internal/patterns/messages.ts"
 import { start } from "../internal/spawn.ts"
 import type { NodeId } from "../NodeId.ts"
+import { DiedReason } from "../Notification.ts"
+import { ProcessId } from "../ProcessId.ts"
 import type { Task } from "../Task.ts"
 
 export { NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
 export type { Progress, Reducer }
+
+/**
+ * The pool's master process died (it was killed or exited from outside, or the pool's node shut
+ * down): the job running then fails with it, and so does every later job of the pool. Its slaves
+ * die with it (they link to it).
+ * @since 0.1.0
+ */
+export class PoolMasterDied extends Schema.TaggedError<PoolMasterDied>()("PoolMasterDied", {
+  pid: ProcessId,
+  reason: DiedReason
+}) {
+  override get message(): string {
+    const why = this.reason._tag === "DiedException" ? `${this.reason._tag}: ${this.reason.error}` : this.reason._tag
+    return `the pool's master process ${this.pid} died (${why})`
+  }
+}
 
 /**
  * The pool service.
@@ -48,16 +66,19 @@ export class WorkPool extends Context.Service<
       task: Task<I, O>,
       inputs: Iterable<I> | Stream.Stream<I, E, R>,
       reducer: Reducer<O, A>
-    ) => Effect.Effect<A, PatternError | E, R>
+    ) => Effect.Effect<A, PatternError | PoolMasterDied | E, R>
     /** run `task` on every input; the outputs in input order */
-    readonly map: <I, O>(task: Task<I, O>, inputs: Iterable<I>) => Effect.Effect<Array<O>, PatternError>
+    readonly map: <I, O>(
+      task: Task<I, O>,
+      inputs: Iterable<I>
+    ) => Effect.Effect<Array<O>, PatternError | PoolMasterDied>
     /** the progress of the pool's jobs, for UIs (each subscriber sees the updates after it subscribed) */
     readonly progress: Stream.Stream<Progress>
     /** run `task` on every input; the outputs as a Stream, in completion order */
     readonly mapStream: <I, O, E = never, R = never>(
       task: Task<I, O>,
       inputs: Iterable<I> | Stream.Stream<I, E, R>
-    ) => Stream.Stream<O, PatternError | E, R>
+    ) => Stream.Stream<O, PatternError | PoolMasterDied | E, R>
   }
 >()("cloud-effect/WorkPool") {}
 
@@ -125,12 +146,16 @@ export const layer = (options: Options): Layer.Layer<WorkPool, never, CurrentNod
           fiber.interruptUnsafe()
         })
       )
+      // a job races the master's death: a master killed from outside fails the job instead of
+      // leaving it waiting on a mailbox that is gone
+      const masterDied = Effect.flatMap(Fiber.await(fiber), (exit) =>
+        Effect.fail(new PoolMasterDied({ pid: master.self, reason: node.reasonOf(master, exit) }))
+      )
       const inMaster = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        lock.withPermit(Effect.provideService(effect, CurrentProcess, master)) as Effect.Effect<
-          A,
-          E,
-          Exclude<R, CurrentProcess>
-        >
+        Effect.raceFirst(
+          lock.withPermit(Effect.provideService(effect, CurrentProcess, master)),
+          masterDied
+        ) as Effect.Effect<A, E | PoolMasterDied, Exclude<R, CurrentProcess>>
       const updates = yield* PubSub.sliding<Progress>(64)
       const common = {
         nodes: options.nodes,
@@ -158,9 +183,14 @@ export const layer = (options: Options): Layer.Layer<WorkPool, never, CurrentNod
                 pool
               ).pipe(Effect.as(out as Array<O>))
             })
-          ) as Effect.Effect<Array<O>, PatternError>,
+          ) as Effect.Effect<Array<O>, PatternError | PoolMasterDied>,
         mapStream: <I, O, E, R>(task: Task<I, O>, inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
-          streamJob({ ...common, task, inputs }, strategy, pool, inMaster) as Stream.Stream<O, PatternError | E, R>
+          // (the wrapper adds PoolMasterDied to the stream's errors)
+          streamJob({ ...common, task, inputs }, strategy, pool, inMaster as never) as Stream.Stream<
+            O,
+            PatternError | PoolMasterDied | E,
+            R
+          >
       })
     })
   )

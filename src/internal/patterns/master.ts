@@ -18,6 +18,7 @@ import { type ProcessId, key as pidKey } from "../../ProcessId.ts"
 import * as Remote from "../../Remote.ts"
 import type { Task } from "../../Task.ts"
 import { DidSpawn, SpawnFailed } from "../closure.ts"
+import { withState } from "../context.ts"
 import { NoSlavesLeft, NoWork, type Packed, pack, Request, Results, TaskFailed, unpack, Work } from "./messages.ts"
 import { ItemEnv, itemClosure, PushEnv, pushClosure, StealEnv, stealClosure } from "./slaves.ts"
 
@@ -295,8 +296,11 @@ export const runJob = <I, O, E, R>(
           }
           for (const slave of slaves.values()) yield* Process.kill(slave.pid, "the pattern is done")
           const deadline = Duration.seconds(10)
+          // a master that is itself dead (a pool's, killed from outside) has no mailbox to wait on
+          // (its slaves, linked to it, die with it)
+          const alive = yield* withState((s) => s.alive)
           yield* Effect.gen(function* () {
-            while (slaves.size > 0 || pendingSpawns.size > 0) {
+            while (alive && (slaves.size > 0 || pendingSpawns.size > 0)) {
               yield* Process.receiveWait(
                 Process.matchIf(
                   ProcessMonitorNotification,
