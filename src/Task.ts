@@ -29,6 +29,10 @@ export interface Task<in out I, in out O> extends Definition {
   readonly run: (input: I) => Effect.Effect<O, unknown>
 }
 
+/** the binary encoder returns views of a reused arena: a copy that owns its buffer */
+const owned = (bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> =>
+  bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+
 /**
  * Define a task. `run` may fail; the patterns retry a failed item and fail with `TaskFailed` when
  * it fails on every try. The services `run` needs must be in the context of the nodes that run it.
@@ -40,18 +44,18 @@ export const define = <I, II, O, OI, E>(
   output: Schema.Codec<O, OI>,
   run: (input: I) => Effect.Effect<O, E>
 ): Task<I, O> => {
-  const inCodec = Message.infoOf(input).codec()
-  const outCodec = Message.infoOf(output).codec()
+  const inCodec = Message.infoOf(Schema.Array(input)).codec()
+  const outCodec = Message.infoOf(Schema.Array(output)).codec()
   const encodeIn = Schema.encodeSync(inCodec)
   const decodeIn = Schema.decodeUnknownOption(inCodec)
   const encodeOut = Schema.encodeSync(outCodec)
   const decodeOut = Schema.decodeUnknownOption(outCodec)
   const impl: TaskImpl = {
-    decodeInput: (bytes) => decodeIn(bytes),
-    encodeInput: (value) => encodeIn(value),
+    encodeInputs: (values) => owned(encodeIn(values)),
+    decodeInputs: (bytes) => decodeIn(bytes) as Option.Option<ReadonlyArray<unknown>>,
     run: run as (input: unknown) => Effect.Effect<unknown, unknown>,
-    encodeOutput: (value) => encodeOut(value),
-    decodeOutput: (bytes) => decodeOut(bytes)
+    encodeOutputs: (values) => owned(encodeOut(values)),
+    decodeOutputs: (bytes) => decodeOut(bytes) as Option.Option<ReadonlyArray<unknown>>
   }
   return {
     name,

@@ -11,7 +11,7 @@ import * as Process from "../../Process.ts"
 import { ProcessId } from "../../ProcessId.ts"
 import { builtins, Closure, type Definition, type TaskImpl } from "../closure.ts"
 import { withProcess } from "../context.ts"
-import { ItemFailed, NoWork, type Packed, pack, Request, Results, unpack, Work } from "./messages.ts"
+import { ItemFailed, NoWork, Request, Results, Work } from "./messages.ts"
 
 const describeCause = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.findErrorOption(cause)
@@ -33,32 +33,42 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 const taskOf = (name: string): Effect.Effect<TaskImpl | undefined, never, Process.Process> =>
   withProcess((s) => Effect.succeed(s.node.definition(name)?.task))
 
-/** run the task on each item; failures are reported per item, interruption is not caught */
-const runItems = (name: string, items: ReadonlyArray<Packed>) =>
+/**
+ * Run the task on each input of a batch: the outputs of the items that did not fail (encoded as one
+ * array) and the failures by position; interruption is not caught.
+ */
+const runBatch = (name: string, encoded: Uint8Array) =>
   Effect.gen(function* () {
-    const done: Array<Packed> = []
-    const failed: Array<ItemFailed> = []
     const task = yield* taskOf(name)
     if (task === undefined) {
-      const error = `no task ${JSON.stringify(name)} in this node's RemoteTable`
-      return { done: pack(done), failed: items.map((item) => new ItemFailed({ id: item.id, error })) }
-    }
-    for (const item of items) {
-      const input = task.decodeInput(item.bytes)
-      if (Option.isNone(input)) {
-        failed.push(new ItemFailed({ id: item.id, error: "the input does not decode" }))
-        continue
+      return {
+        outputs: new Uint8Array(0),
+        failed: [new ItemFailed({ index: -1, error: `no task ${JSON.stringify(name)} in this node's RemoteTable` })],
+        count: 0
       }
-      const exit = yield* Effect.exit(task.run(input.value))
+    }
+    const inputs = task.decodeInputs(encoded)
+    if (Option.isNone(inputs)) {
+      return {
+        outputs: new Uint8Array(0),
+        failed: [new ItemFailed({ index: -1, error: "the inputs do not decode" })],
+        count: 0
+      }
+    }
+    const outputs: Array<unknown> = []
+    const failed: Array<ItemFailed> = []
+    const items = inputs.value
+    for (let i = 0; i < items.length; i++) {
+      const exit = yield* Effect.exit(task.run(items[i]))
       if (exit._tag === "Success") {
-        done.push({ id: item.id, bytes: task.encodeOutput(exit.value) })
+        outputs.push(exit.value)
       } else if (Cause.hasInterruptsOnly(exit.cause)) {
         return yield* Effect.interrupt
       } else {
-        failed.push(new ItemFailed({ id: item.id, error: describeCause(exit.cause) }))
+        failed.push(new ItemFailed({ index: i, error: describeCause(exit.cause) }))
       }
     }
-    return { done: pack(done), failed }
+    return { outputs: task.encodeOutputs(outputs), failed, count: items.length }
   })
 
 /** env of a work-stealing slave */
@@ -83,7 +93,8 @@ export class ItemEnv extends Schema.TaggedClass<ItemEnv>()("cloud-effect/ItemEnv
   master: ProcessId,
   job: Schema.Int,
   task: Schema.String,
-  item: Schema.Int,
+  batch: Schema.Int,
+  /** the item's input, encoded as a batch of one */
   input: Schema.Uint8Array
 }) {}
 
@@ -118,11 +129,10 @@ const stealSlave = (env: StealEnv) =>
         yield* Effect.yieldNow
       }
       const start = performance.now()
-      const items = unpack(work.items)
-      const { done, failed } = yield* runItems(work.task, items)
-      yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
-      if (env.batch === 0 && items.length > 0) {
-        const sample = (performance.now() - start) / items.length
+      const { outputs, failed, count } = yield* runBatch(work.task, work.inputs)
+      yield* Process.send(env.master, new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed }))
+      if (env.batch === 0 && count > 0) {
+        const sample = (performance.now() - start) / count
         perItem = perItem === 0 ? sample : perItem * 0.7 + sample * 0.3
         n = Math.max(1, Math.min(MAX_BATCH, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
       }
@@ -137,8 +147,8 @@ const pushSlave = (env: PushEnv) =>
     while (true) {
       const work = yield* Process.expect(Work)
       if (work.job !== env.job) continue
-      const { done, failed } = yield* runItems(work.task, unpack(work.items))
-      yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
+      const { outputs, failed } = yield* runBatch(work.task, work.inputs)
+      yield* Process.send(env.master, new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed }))
     }
   })
 
@@ -146,8 +156,8 @@ const itemProcess = (env: ItemEnv) =>
   Effect.gen(function* () {
     yield* Process.link(env.master)
     const self = yield* Process.self
-    const { done, failed } = yield* runItems(env.task, [{ id: env.item, bytes: env.input }])
-    yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
+    const { outputs, failed } = yield* runBatch(env.task, env.input)
+    yield* Process.send(env.master, new Results({ job: env.job, slave: self, batch: env.batch, outputs, failed }))
   })
 
 const builtin = <E extends { readonly _tag: string }>(
