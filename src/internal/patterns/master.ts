@@ -105,7 +105,9 @@ export interface Slave {
   readonly batches: Set<number>
   /** the items in them */
   items: number
-  /** work-stealing: the size of its outstanding request, 0 if none */
+  /** work-stealing: how many batches it asked for and did not get */
+  requests: number
+  /** work-stealing: the size of the batches it asks for */
   requested: number
 }
 
@@ -287,6 +289,10 @@ export const runJob = <I, O, E, R>(
 
       const onResults = (r: Results): Effect.Effect<void, TaskFailed> =>
         Effect.gen(function* () {
+          if (r.next > 0) {
+            const slave = slaves.get(pidKey(r.slave))
+            if (slave !== undefined) ask(slave, r.next)
+          }
           const batch = batches.get(r.batch)
           if (batch === undefined) return // a duplicate, or its items were handed out again
           closeBatch(batch)
@@ -409,7 +415,7 @@ export const runJob = <I, O, E, R>(
 
       const watchSlave = (pid: ProcessId, node: NodeId): Effect.Effect<Slave, never, Process.Process> =>
         Effect.map(Process.monitor(pid), (ref) => {
-          const slave: Slave = { pid, ref, node, batches: new Set(), items: 0, requested: 0 }
+          const slave: Slave = { pid, ref, node, batches: new Set(), items: 0, requests: 0, requested: 0 }
           slaves.set(pidKey(pid), slave)
           return slave
         })
@@ -451,18 +457,19 @@ export const runJob = <I, O, E, R>(
       const serveRequests = (cap: number) =>
         Effect.gen(function* () {
           for (const slave of slaves.values()) {
-            if (slave.requested === 0) continue
-            let n = Math.min(slave.requested, cap)
-            if (known !== undefined) {
-              // guided: never more than a share of what is left, so the tail stays balanced
-              const left = known - handedOut + retry.length
-              n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
-            }
-            const items = yield* takeItems(n)
-            if (items.length > 0) {
-              slave.requested = 0
+            while (slave.requests > 0) {
+              let n = Math.max(1, Math.min(slave.requested, cap))
+              if (known !== undefined) {
+                // guided: never more than a share of what is left, so the tail stays balanced
+                const left = known - handedOut + retry.length
+                n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
+              }
+              const items = yield* takeItems(n)
+              if (items.length === 0) break
+              slave.requests--
               yield* sendBatch(slave, items)
-            } else if (slave.requested > 0 && slave.items === 0 && !idleTold.has(pidKey(slave.pid))) {
+            }
+            if (slave.requests > 0 && slave.items === 0 && !idleTold.has(pidKey(slave.pid))) {
               idleTold.add(pidKey(slave.pid))
               yield* Process.send(slave.pid, new NoWork({ job: jobId }))
             }
@@ -548,6 +555,11 @@ export const runJob = <I, O, E, R>(
       }
 
       const slaveFor = (pid: ProcessId) => slaves.get(pidKey(pid))
+      /** work-stealing: a slave asks for a batch of up to `n` items */
+      const ask = (slave: Slave, n: number) => {
+        slave.requests++
+        slave.requested = n
+      }
       while (true) {
         switch (strategy._tag) {
           case "steal":
@@ -578,7 +590,7 @@ export const runJob = <I, O, E, R>(
             (r) =>
               Effect.sync(() => {
                 const slave = slaveFor(r.slave)
-                if (slave !== undefined) slave.requested = r.n
+                if (slave !== undefined) ask(slave, r.n)
               })
           ),
           Process.matchIf(

@@ -19,7 +19,7 @@ export class Work extends Schema.TaggedClass<Work>()("cloud-effect/Work", {
   inputs: Schema.Uint8Array
 }) {}
 
-/** a work-stealing slave asks for up to `n` items */
+/** a work-stealing slave asks for a batch of up to `n` items (later batches are asked for with its `Results`) */
 export class Request extends Schema.TaggedClass<Request>()("cloud-effect/Request", {
   job: Schema.Int,
   slave: ProcessId,
@@ -29,7 +29,7 @@ export class Request extends Schema.TaggedClass<Request>()("cloud-effect/Request
 /** no work to give now (more may be pushed later, when another slave's items are retried) */
 export class NoWork extends Schema.TaggedClass<NoWork>()("cloud-effect/NoWork", { job: Schema.Int }) {}
 
-/** an item of a batch that failed: its position in the batch */
+/** an item of a batch that failed: its position in the batch (-1: every item, e.g. the inputs did not decode) */
 export class ItemFailed extends Schema.TaggedClass<ItemFailed>()("cloud-effect/ItemFailed", {
   index: Schema.Int,
   error: Schema.String
@@ -42,7 +42,9 @@ export class Results extends Schema.TaggedClass<Results>()("cloud-effect/Results
   batch: Schema.Int,
   /** the encoded array of outputs of the items that did not fail, in the batch's order */
   outputs: Schema.Uint8Array,
-  failed: Schema.Array(ItemFailed)
+  failed: Schema.Array(ItemFailed),
+  /** work-stealing: the results also ask for a next batch of up to this many items (0: no) */
+  next: Schema.Int
 }) {}
 
 /**

@@ -106,8 +106,12 @@ const stealSlave = (env: StealEnv) =>
     const self = yield* Process.self
     let n = env.batch > 0 ? env.batch : 1
     let perItem = 0 // smoothed milliseconds per item
-    const ask = Process.send(env.master, new Request({ job: env.job, slave: self, n }))
-    yield* ask
+    // a prefetching slave keeps two batches asked for: the one it runs and the next, which arrives
+    // while it works; each batch's results ask for one more batch, so a batch costs the master one
+    // message from the slave, not two
+    const ask = new Request({ job: env.job, slave: self, n })
+    yield* Process.send(env.master, ask)
+    if (env.prefetch) yield* Process.send(env.master, ask)
     while (true) {
       const work = yield* Process.receiveWait(
         Process.matchIf(
@@ -122,21 +126,17 @@ const stealSlave = (env: StealEnv) =>
         )
       )
       if (work === undefined) continue // idle: the master pushes retried items, or ends the job
-      if (env.prefetch) {
-        yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
-        // let the request leave now: a transport that sends on a later tick (worker threads batch
-        // per microtask) would otherwise hold it until the batch is done, and prefetch would hide nothing
-        yield* Effect.yieldNow
-      }
       const start = performance.now()
       const { outputs, failed, count } = yield* runBatch(work.task, work.inputs)
-      yield* Process.send(env.master, new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed }))
       if (env.batch === 0 && count > 0) {
         const sample = (performance.now() - start) / count
         perItem = perItem === 0 ? sample : perItem * 0.7 + sample * 0.3
         n = Math.max(1, Math.min(MAX_BATCH, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
       }
-      if (!env.prefetch) yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
+      yield* Process.send(
+        env.master,
+        new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed, next: n })
+      )
     }
   })
 
@@ -148,7 +148,10 @@ const pushSlave = (env: PushEnv) =>
       const work = yield* Process.expect(Work)
       if (work.job !== env.job) continue
       const { outputs, failed } = yield* runBatch(work.task, work.inputs)
-      yield* Process.send(env.master, new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed }))
+      yield* Process.send(
+        env.master,
+        new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed, next: 0 })
+      )
     }
   })
 
@@ -157,7 +160,10 @@ const itemProcess = (env: ItemEnv) =>
     yield* Process.link(env.master)
     const self = yield* Process.self
     const { outputs, failed } = yield* runBatch(env.task, env.input)
-    yield* Process.send(env.master, new Results({ job: env.job, slave: self, batch: env.batch, outputs, failed }))
+    yield* Process.send(
+      env.master,
+      new Results({ job: env.job, slave: self, batch: env.batch, outputs, failed, next: 0 })
+    )
   })
 
 const builtin = <E extends { readonly _tag: string }>(
