@@ -57,6 +57,8 @@ export interface TaskImpl {
   readonly run: (input: unknown) => Effect.Effect<unknown, unknown>
   readonly encodeOutputs: (outputs: ReadonlyArray<unknown>) => Uint8Array<ArrayBuffer>
   readonly decodeOutputs: (bytes: Uint8Array) => Option.Option<ReadonlyArray<unknown>>
+  /** a synchronous task (`Task.sync`): the function itself, run in a plain loop over a batch */
+  readonly runSync?: ((input: unknown) => unknown) | undefined
 }
 
 /**

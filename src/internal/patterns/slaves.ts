@@ -58,6 +58,18 @@ const runBatch = (name: string, encoded: Uint8Array) =>
     const outputs: Array<unknown> = []
     const failed: Array<ItemFailed> = []
     const items = inputs.value
+    const runSync = task.runSync
+    if (runSync !== undefined) {
+      // a synchronous task: a plain loop, no effect per item
+      for (let i = 0; i < items.length; i++) {
+        try {
+          outputs.push(runSync(items[i]))
+        } catch (error) {
+          failed.push(new ItemFailed({ index: i, error: describeCause(Cause.die(error)) }))
+        }
+      }
+      return { outputs: task.encodeOutputs(outputs), failed, count: items.length }
+    }
     for (let i = 0; i < items.length; i++) {
       const exit = yield* Effect.exit(task.run(items[i]))
       if (exit._tag === "Success") {
