@@ -146,6 +146,44 @@ describe("patterns: sum of numPrimeFactors", () => {
     )
   }
 
+  it.effect(
+    "work-stealing: batches shrink toward the end of a lazy source, which is pulled only a bounded way ahead",
+    () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const nodes = slaves.map((s) => s.nodeId)
+        let pulled = 0
+        const inputs = function* () {
+          for (let i = 1; i <= 3000; i++) {
+            pulled++
+            yield i
+          }
+        }
+        const sizes: Array<number> = []
+        let pulledAtFirst = 0
+        let last = 0
+        const sum = yield* runOn(master)(
+          WorkStealing.run({
+            task: PrimeFactors.primes,
+            inputs: inputs(),
+            nodes,
+            batch: 50,
+            reduce: PrimeFactors.sum,
+            onProgress: (p) =>
+              Effect.sync(() => {
+                if (sizes.length === 0) pulledAtFirst = pulled
+                sizes.push(p.done - last)
+                last = p.done
+              })
+          })
+        )
+        assert.strictEqual(sum, PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 3000))
+        assert.isAtMost(pulledAtFirst, 2 * 50 * 2 * 3, "pulled a few batches ahead, not the whole source")
+        assert.strictEqual(sizes[0], 50, "full batches while the end is far")
+        assert.isAtMost(Math.max(...sizes.slice(-4)), 10, "small batches at the end")
+      }).pipe(Effect.provide(env))
+  )
+
   it("the sequential check values", () => {
     assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 10), 15)
     assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 1000), 2877)

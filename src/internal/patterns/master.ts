@@ -215,19 +215,48 @@ export const runJob = <I, O, E, R>(
         return { id: ids.nextId++, index: handedOut - 1, input, attempts: 0, lastError: "" }
       }
 
-      /** up to `n` items to hand out: retried ones first, then fresh ones from the source */
-      const takeItems = (n: number): Effect.Effect<Array<Item<I>>, E, R> =>
+      /**
+       * Fresh items pulled from the source ahead of need (work-stealing): when the source ends
+       * within them, the number of items left is known, and batches shrink toward the end.
+       */
+      let ahead: Array<Item<I>> = []
+      let aheadAt = 0
+      const aheadSize = () => ahead.length - aheadAt
+
+      /**
+       * Up to `n` items to hand out: retried ones first, then fresh ones (from those pulled ahead,
+       * then from the source), keeping `lookahead` more pulled ahead when the source has them.
+       */
+      const takeItems = (n: number, lookahead = 0): Effect.Effect<Array<Item<I>>, E, R> =>
         Effect.suspend(() => {
           const items: Array<Item<I>> = []
           while (items.length < n && retry.length > 0) items.push(retry.shift()!)
-          if (items.length >= n || source.exhausted()) return Effect.succeed(items)
-          return Effect.as(
-            source.take(n - items.length, (input) => items.push(fresh(input))),
-            items
-          )
+          const want = n - items.length + lookahead
+          const fill =
+            aheadSize() >= want || source.exhausted()
+              ? Effect.void
+              : source.take(want - aheadSize(), (input) => ahead.push(fresh(input)))
+          return Effect.map(fill, () => {
+            while (items.length < n && aheadAt < ahead.length) items.push(ahead[aheadAt++]!)
+            if (aheadAt === ahead.length) {
+              ahead = []
+              aheadAt = 0
+            } else if (aheadAt > 1024 && aheadAt * 2 > ahead.length) {
+              ahead = ahead.slice(aheadAt)
+              aheadAt = 0
+            }
+            return items
+          })
         })
 
-      const finished = () => source.exhausted() && retry.length === 0 && inFlight === 0
+      /** how many items are left to hand out, if known */
+      const itemsLeft = (): number | undefined => {
+        if (source.exhausted()) return aheadSize() + retry.length
+        if (known !== undefined) return known - handedOut + aheadSize() + retry.length
+        return undefined
+      }
+
+      const finished = () => source.exhausted() && aheadSize() === 0 && retry.length === 0 && inFlight === 0
 
       /** a new batch of `items` (for `slave`, if known); its Work message */
       const openBatch = (items: ReadonlyArray<Item<I>>, slave: Slave | undefined) => {
@@ -451,7 +480,7 @@ export const runJob = <I, O, E, R>(
           }
         })
 
-      const noSlaves = () => new NoSlavesLeft({ task: task.name, pending: inFlight + retry.length })
+      const noSlaves = () => new NoSlavesLeft({ task: task.name, pending: inFlight + retry.length + aheadSize() })
 
       /** work-stealing: serve the slaves that asked */
       const serveRequests = (cap: number) =>
@@ -459,12 +488,15 @@ export const runJob = <I, O, E, R>(
           for (const slave of slaves.values()) {
             while (slave.requests > 0) {
               let n = Math.max(1, Math.min(slave.requested, cap))
-              if (known !== undefined) {
+              // pull ahead a few batches' worth, so the end of the inputs is seen coming
+              const lookahead = 2 * slaves.size * n
+              if (aheadSize() < n + lookahead) yield* takeItems(0, n + lookahead)
+              const left = itemsLeft()
+              if (left !== undefined) {
                 // guided: never more than a share of what is left, so the tail stays balanced
-                const left = known - handedOut + retry.length
                 n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
               }
-              const items = yield* takeItems(n)
+              const items = yield* takeItems(n, lookahead)
               if (items.length === 0) break
               slave.requests--
               yield* sendBatch(slave, items)
