@@ -149,6 +149,10 @@ const stealSlave = (env: StealEnv) =>
         env.master,
         new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed, next: n })
       )
+      // let the results (and the request they carry) leave now: a transport that sends on a later
+      // tick (worker threads batch per microtask) would otherwise hold them while the next batch,
+      // already here, runs; the master would then answer late, and prefetch would hide nothing
+      yield* Effect.yieldNow
     }
   })
 
