@@ -33,6 +33,22 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 const taskOf = (name: string): Effect.Effect<TaskImpl | undefined, never, Process.Process> =>
   withProcess((s) => Effect.succeed(s.node.definition(name)?.task))
 
+/** a synchronous task on each input: a plain loop (no effect per item), outside any generator */
+const runSyncItems = (
+  f: (input: unknown) => unknown,
+  items: ReadonlyArray<unknown>,
+  outputs: Array<unknown>,
+  failed: Array<ItemFailed>
+): void => {
+  for (let i = 0; i < items.length; i++) {
+    try {
+      outputs.push(f(items[i]))
+    } catch (error) {
+      failed.push(new ItemFailed({ index: i, error: describeCause(Cause.die(error)) }))
+    }
+  }
+}
+
 /**
  * Run the task on each input of a batch: the outputs of the items that did not fail (encoded as one
  * array) and the failures by position; interruption is not caught.
@@ -58,16 +74,8 @@ const runBatch = (name: string, encoded: Uint8Array) =>
     const outputs: Array<unknown> = []
     const failed: Array<ItemFailed> = []
     const items = inputs.value
-    const runSync = task.runSync
-    if (runSync !== undefined) {
-      // a synchronous task: a plain loop, no effect per item
-      for (let i = 0; i < items.length; i++) {
-        try {
-          outputs.push(runSync(items[i]))
-        } catch (error) {
-          failed.push(new ItemFailed({ index: i, error: describeCause(Cause.die(error)) }))
-        }
-      }
+    if (task.runSync !== undefined) {
+      runSyncItems(task.runSync, items, outputs, failed)
       return { outputs: task.encodeOutputs(outputs), failed, count: items.length }
     }
     for (let i = 0; i < items.length; i++) {
