@@ -49,8 +49,8 @@ export const define = <I, II, O, OI, E>(
  * Define a synchronous task: a plain function, with no services and no failures but thrown errors
  * (which fail the item, like a defect of an effectful task). The pattern slaves run a batch of its
  * items in a plain loop instead of an effect per item, so a task of microseconds costs next to
- * nothing more than the function itself. A batch is interrupted between items of other batches,
- * not within one (batches are short: see the patterns' batch options).
+ * nothing more than the function itself. Interruption takes effect between batches, not within
+ * one (batches are short: see the patterns' batch options).
  *
  * @example
  * ```ts
