@@ -493,6 +493,9 @@ export const runJob = <I, O, E, R>(
               if (aheadSize() < n + lookahead) yield* takeItems(0, n + lookahead)
               const left = itemsLeft()
               if (left !== undefined) {
+                // the last few items go to slaves with nothing to do, not ahead to a busy one
+                // (which would leave another idle at the end while it works through them)
+                if (slave.items > 0 && slaves.size > 1 && left < 2 * slaves.size) break
                 // guided: never more than a share of what is left, so the tail stays balanced
                 n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
               }
