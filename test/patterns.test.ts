@@ -1,9 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Metric, Stream } from "effect"
-import { MasterSlave, Node, PrimeFactors, Remote, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
+import { Effect, Exit, Layer, Metric, Schema, Stream } from "effect"
+import { MasterSlave, Node, PrimeFactors, Remote, Task, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
 import { runOn } from "./helpers.ts"
 
-const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))
+/** tries per input of `flakySync` (every node runs in this process, on the memory transport) */
+const syncTries = new Map<number, number>()
+/** a synchronous task that throws on the first try of every third input, and on every try of 13 */
+const flakySync = Task.sync("test/patterns/flakySync", Schema.Int, Schema.Int, (n) => {
+  const tries = (syncTries.get(n) ?? 0) + 1
+  syncTries.set(n, tries)
+  if (n === 13 || (n % 3 === 0 && tries === 1)) throw new Error(`no ${n}`)
+  return 2 * n
+})
+
+const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, flakySync))
 
 const cluster = (slaves: number) =>
   Effect.gen(function* () {
@@ -95,6 +105,83 @@ describe("patterns: sum of numPrimeFactors", () => {
       )
       assert.isTrue(delta.every(([slave]) => slave.startsWith("mem:slave")))
     }).pipe(Effect.provide(env))
+  )
+
+  for (const [name, run] of [
+    ["master-slave", MasterSlave.run],
+    ["work-pushing", WorkPushing.run],
+    ["work-stealing", WorkStealing.run]
+  ] as const) {
+    it.effect(`${name}: a synchronous task that throws fails the item, which is retried; TaskFailed names it`, () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const nodes = slaves.map((s) => s.nodeId)
+        syncTries.clear()
+        const inputs = Array.from({ length: 60 }, (_, i) => i + 14)
+        const sum = yield* runOn(master)(run({ task: flakySync, inputs, nodes, reduce: PrimeFactors.sum }))
+        assert.strictEqual(
+          sum,
+          inputs.reduce((a, n) => a + 2 * n, 0),
+          "every item counted once"
+        )
+        assert.isTrue(
+          inputs.every((n) => syncTries.get(n) === (n % 3 === 0 ? 2 : 1)),
+          "the items that threw were tried again"
+        )
+        const exit = yield* runOn(master)(
+          run({ task: flakySync, inputs: [11, 12, 13, 14], nodes, reduce: PrimeFactors.sum, retries: 2 })
+        ).pipe(Effect.exit)
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+        const failed = error?._tag === "Fail" ? (error.error as WorkStealing.TaskFailed) : undefined
+        assert.strictEqual(failed?._tag, "TaskFailed")
+        assert.strictEqual(failed?.input, "13")
+        assert.strictEqual(failed?.attempts, 3)
+        assert.include(failed?.error ?? "", "no 13")
+        for (const node of [master, ...slaves]) {
+          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
+          assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
+        }
+      }).pipe(Effect.provide(env))
+    )
+  }
+
+  it.effect(
+    "work-stealing: batches shrink toward the end of a lazy source, which is pulled only a bounded way ahead",
+    () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const nodes = slaves.map((s) => s.nodeId)
+        let pulled = 0
+        const inputs = function* () {
+          for (let i = 1; i <= 3000; i++) {
+            pulled++
+            yield i
+          }
+        }
+        const sizes: Array<number> = []
+        let pulledAtFirst = 0
+        let last = 0
+        const sum = yield* runOn(master)(
+          WorkStealing.run({
+            task: PrimeFactors.primes,
+            inputs: inputs(),
+            nodes,
+            batch: 50,
+            reduce: PrimeFactors.sum,
+            onProgress: (p) =>
+              Effect.sync(() => {
+                if (sizes.length === 0) pulledAtFirst = pulled
+                sizes.push(p.done - last)
+                last = p.done
+              })
+          })
+        )
+        assert.strictEqual(sum, PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 3000))
+        assert.isAtMost(pulledAtFirst, 2 * 50 * 2 * 3, "pulled a few batches ahead, not the whole source")
+        assert.strictEqual(sizes[0], 50, "full batches while the end is far")
+        assert.isAtMost(Math.max(...sizes.slice(-4)), 10, "small batches at the end")
+      }).pipe(Effect.provide(env))
   )
 
   it("the sequential check values", () => {

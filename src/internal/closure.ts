@@ -47,13 +47,18 @@ export interface Definition {
   readonly task?: TaskImpl | undefined
 }
 
-/** A task as the pattern slaves see it: bytes in, bytes out. */
+/**
+ * A task as the pattern slaves see it: bytes in, bytes out. Items travel in batches, each batch's
+ * inputs (or outputs) encoded as one array: one encoding per batch, not one per item.
+ */
 export interface TaskImpl {
-  readonly decodeInput: (bytes: Uint8Array) => Option.Option<unknown>
-  readonly encodeInput: (input: unknown) => Uint8Array
+  readonly encodeInputs: (inputs: ReadonlyArray<unknown>) => Uint8Array<ArrayBuffer>
+  readonly decodeInputs: (bytes: Uint8Array) => Option.Option<ReadonlyArray<unknown>>
   readonly run: (input: unknown) => Effect.Effect<unknown, unknown>
-  readonly encodeOutput: (output: unknown) => Uint8Array
-  readonly decodeOutput: (bytes: Uint8Array) => Option.Option<unknown>
+  readonly encodeOutputs: (outputs: ReadonlyArray<unknown>) => Uint8Array<ArrayBuffer>
+  readonly decodeOutputs: (bytes: Uint8Array) => Option.Option<ReadonlyArray<unknown>>
+  /** a synchronous task (`Task.sync`): the function itself, run in a plain loop over a batch */
+  readonly runSync?: ((input: unknown) => unknown) | undefined
 }
 
 /**

@@ -18,7 +18,7 @@
  * ```
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import * as Task from "../Task.ts"
 
 // the prime table of this thread, grown on demand
@@ -106,32 +106,28 @@ const sumRange = (f: (n: number) => number, range: Range): number => {
  * Task: numPrimeFactors of one number (the `primes` variant).
  * @since 0.1.0
  */
-export const primes = Task.define("cloud-effect/PrimeFactors/primes", Schema.Int, Schema.Int, (n) =>
-  Effect.sync(() => numPrimeFactors(n))
-)
+export const primes = Task.sync("cloud-effect/PrimeFactors/primes", Schema.Int, Schema.Int, numPrimeFactors)
 
 /**
  * Task: numPrimeFactors of one number (the `naive` variant).
  * @since 0.1.0
  */
-export const naive = Task.define("cloud-effect/PrimeFactors/naive", Schema.Int, Schema.Int, (n) =>
-  Effect.sync(() => numPrimeFactorsNaive(n))
-)
+export const naive = Task.sync("cloud-effect/PrimeFactors/naive", Schema.Int, Schema.Int, numPrimeFactorsNaive)
 
 /**
  * Task: the sum of numPrimeFactors over a range (the `primes` variant).
  * @since 0.1.0
  */
-export const primesRange = Task.define("cloud-effect/PrimeFactors/primesRange", Range, Schema.Int, (r) =>
-  Effect.sync(() => sumRange(numPrimeFactors, r))
+export const primesRange = Task.sync("cloud-effect/PrimeFactors/primesRange", Range, Schema.Int, (r) =>
+  sumRange(numPrimeFactors, r)
 )
 
 /**
  * Task: the sum of numPrimeFactors over a range (the `naive` variant).
  * @since 0.1.0
  */
-export const naiveRange = Task.define("cloud-effect/PrimeFactors/naiveRange", Range, Schema.Int, (r) =>
-  Effect.sync(() => sumRange(numPrimeFactorsNaive, r))
+export const naiveRange = Task.sync("cloud-effect/PrimeFactors/naiveRange", Range, Schema.Int, (r) =>
+  sumRange(numPrimeFactorsNaive, r)
 )
 
 /**

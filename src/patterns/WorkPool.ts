@@ -176,9 +176,9 @@ export const layer = (options: Options): Layer.Layer<WorkPool, never, CurrentNod
               return runJob(
                 { ...common, task, inputs },
                 strategy,
-                (o, index) =>
+                (outputs, indices) =>
                   Effect.sync(() => {
-                    out[index] = o
+                    for (let i = 0; i < outputs.length; i++) out[indices[i]!] = outputs[i]
                   }),
                 pool
               ).pipe(Effect.as(out as Array<O>))

@@ -2,8 +2,10 @@
  * The master side of the three patterns: one loop, three ways of handing out work.
  *
  * - an item source pulled lazily (an iterable or a Stream: never materialised);
- * - a tracker of the items in flight (by id; the first result of an item counts, later ones are
- *   ignored, so every item is counted exactly once even when it was retried);
+ * - items handed out in batches (one message, one encoding of the inputs and one of the outputs per
+ *   batch), tracked per batch: an item is in at most one live batch, a batch's results count once
+ *   (later ones, or those of a batch whose items were handed out again, are ignored), so every item
+ *   is counted exactly once even when it was retried;
  * - retries (a failed item, or the items of a slave that died, go back to the queue) and typed
  *   failures (`TaskFailed` naming the item, `NoSlavesLeft` instead of a hang);
  * - cleanup: whatever way the pattern ends, every slave process it started is killed and its death
@@ -19,7 +21,7 @@ import * as Remote from "../../Remote.ts"
 import type { Task } from "../../Task.ts"
 import { DidSpawn, SpawnFailed } from "../closure.ts"
 import { withState } from "../context.ts"
-import { NoSlavesLeft, NoWork, type Packed, pack, Request, Results, TaskFailed, unpack, Work } from "./messages.ts"
+import { NoSlavesLeft, NoWork, Request, Results, TaskFailed, Work } from "./messages.ts"
 import { ItemEnv, itemClosure, PushEnv, pushClosure, StealEnv, stealClosure } from "./slaves.ts"
 
 /** How outputs are folded into one result. */
@@ -65,55 +67,70 @@ interface Item<I> {
   /** its position in the job's inputs */
   readonly index: number
   readonly input: I
-  readonly bytes: Uint8Array
   attempts: number
   lastError: string
 }
 
+/** items handed out together; the slave answers with the batch's id */
+interface Batch<I> {
+  readonly id: number
+  readonly items: ReadonlyArray<Item<I>>
+  /** the slave running it (master-slave: unknown until its item process is spawned) */
+  slave: Slave | undefined
+}
+
 /**
- * The state a `WorkPool` keeps between jobs: its slaves stay up, and item ids keep counting (so a
- * late duplicate of an earlier job's item is never taken for an item of the current one).
+ * The state a `WorkPool` keeps between jobs: its slaves stay up, and item and batch ids keep
+ * counting (so a late duplicate of an earlier job's batch is never taken for one of the current job).
  */
 export interface Pool {
   readonly job: number
   readonly slaves: Map<string, Slave>
   nextId: number
+  nextBatch: number
 }
 
 /** a new pool state */
-export const makePool = (): Pool => ({ job: Math.floor(Math.random() * 0x7fffffff), slaves: new Map(), nextId: 0 })
+export const makePool = (): Pool => ({
+  job: Math.floor(Math.random() * 0x7fffffff),
+  slaves: new Map(),
+  nextId: 0,
+  nextBatch: 0
+})
 
 export interface Slave {
   readonly pid: ProcessId
   readonly ref: MonitorRef
   readonly node: NodeId
-  /** ids of items handed to it and not done */
-  readonly items: Set<number>
-  /** work-stealing: the size of its outstanding request, 0 if none */
+  /** the ids of its batches not done (of the current job) */
+  readonly batches: Set<number>
+  /** the items in them */
+  items: number
+  /** work-stealing: how many batches it asked for and did not get */
+  requests: number
+  /** work-stealing: the size of the batches it asks for */
   requested: number
-  /** master-slave: the one item it runs */
-  item?: number
 }
 
 const isStream = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>): inputs is Stream.Stream<I, E, R> =>
   Stream.isStream(inputs)
 
-/** pull inputs one by one from an iterable or a Stream */
+/** pull inputs from an iterable or a Stream, up to `n` at a time */
 const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
   Effect.gen(function* () {
     if (!isStream(inputs)) {
       const iterator = inputs[Symbol.iterator]()
       let exhausted = false
       return {
-        next: Effect.sync((): Option.Option<I> => {
-          if (exhausted) return Option.none()
-          const r = iterator.next()
-          if (r.done) {
-            exhausted = true
-            return Option.none()
-          }
-          return Option.some(r.value)
-        }),
+        /** give up to `n` inputs to `onInput` (fewer once the source is exhausted) */
+        take: (n: number, onInput: (input: I) => void): Effect.Effect<void, E, R> =>
+          Effect.sync(() => {
+            for (let k = 0; k < n && !exhausted; k++) {
+              const r = iterator.next()
+              if (r.done) exhausted = true
+              else onInput(r.value)
+            }
+          }),
         exhausted: () => exhausted
       }
     }
@@ -121,28 +138,33 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
     let buffer: ReadonlyArray<I> = []
     let index = 0
     let exhausted = false
-    return {
-      next: Effect.suspend((): Effect.Effect<Option.Option<I>, E, R> => {
-        if (index < buffer.length) return Effect.succeed(Option.some(buffer[index++]!))
-        if (exhausted) return Effect.succeed(Option.none())
-        return pull.pipe(
-          Effect.map((chunk) => {
-            buffer = chunk
-            index = 1
-            return Option.some(chunk[0])
-          }),
-          Effect.catchCause((cause) => {
-            if (
-              !Cause.hasInterruptsOnly(cause) &&
-              cause.reasons.some((r) => r._tag === "Fail" && Cause.isDone(r.error))
-            ) {
-              exhausted = true
-              return Effect.succeed(Option.none<I>())
-            }
-            return Effect.failCause(cause as Cause.Cause<E>)
-          })
-        ) as Effect.Effect<Option.Option<I>, E, R>
+    /** the next chunk into the buffer; false once the stream is done */
+    const refill: Effect.Effect<boolean, E, R> = pull.pipe(
+      Effect.map((chunk) => {
+        buffer = chunk
+        index = 0
+        return true
       }),
+      Effect.catchCause((cause) => {
+        if (!Cause.hasInterruptsOnly(cause) && cause.reasons.some((r) => r._tag === "Fail" && Cause.isDone(r.error))) {
+          exhausted = true
+          return Effect.succeed(false)
+        }
+        return Effect.failCause(cause as Cause.Cause<E>)
+      })
+    ) as Effect.Effect<boolean, E, R>
+    return {
+      take: (n: number, onInput: (input: I) => void): Effect.Effect<void, E, R> =>
+        Effect.gen(function* () {
+          let k = 0
+          while (k < n) {
+            while (index < buffer.length && k < n) {
+              onInput(buffer[index++]!)
+              k++
+            }
+            if (k >= n || exhausted || !(yield* refill)) return
+          }
+        }),
       exhausted: () => exhausted && index >= buffer.length
     }
   })
@@ -161,12 +183,13 @@ const describeInput = (input: unknown): string => {
 }
 
 /**
- * Run a job with a strategy; each output is given to `onOutput` (in completion order).
+ * Run a job with a strategy; the outputs are given to `onOutputs` a batch at a time (in completion
+ * order), with their items' positions in the inputs.
  */
 export const runJob = <I, O, E, R>(
   job: Job<I, O, E, R>,
   strategy: Strategy,
-  onOutput: (output: O, index: number) => Effect.Effect<void>,
+  onOutputs: (outputs: ReadonlyArray<O>, indices: ReadonlyArray<number>) => Effect.Effect<void>,
   pool?: Pool
 ): Effect.Effect<void, TaskFailed | NoSlavesLeft | E, R | Process.Process> =>
   Effect.scoped(
@@ -175,45 +198,102 @@ export const runJob = <I, O, E, R>(
       const retries = job.retries ?? 3
       const me = yield* Process.self
       const jobId = pool?.job ?? Math.floor(Math.random() * 0x7fffffff)
-      const ids = pool ?? { nextId: 0 }
+      const ids = pool ?? { nextId: 0, nextBatch: 0 }
       const source = yield* makeSource(job.inputs)
       const known = Array.isArray(job.inputs) ? job.inputs.length : undefined
       const retry: Array<Item<I>> = []
-      const inFlight = new Map<number, Item<I>>()
+      /** the batches handed out and not done, by id */
+      const batches = new Map<number, Batch<I>>()
+      /** the items in them */
+      let inFlight = 0
       const slaves = pool?.slaves ?? new Map<string, Slave>()
       let done = 0
       let retried = 0
       let handedOut = 0
 
-      /** the next item to hand out: a retried one first, then a fresh one from the source */
-      const takeItem: Effect.Effect<Item<I> | undefined, E, R> = Effect.suspend(() => {
-        const again = retry.shift()
-        if (again !== undefined) return Effect.succeed(again)
-        return Effect.map(source.next, (input) => {
-          if (Option.isNone(input)) return undefined
-          handedOut++
-          return {
-            id: ids.nextId++,
-            index: handedOut - 1,
-            input: input.value,
-            bytes: task.task.encodeInput(input.value),
-            attempts: 0,
-            lastError: ""
-          }
-        })
-      })
-
-      const finished = () => source.exhausted() && retry.length === 0 && inFlight.size === 0
-
-      const assign = (slave: Slave, item: Item<I>) => {
-        item.attempts++
-        inFlight.set(item.id, item)
-        slave.items.add(item.id)
+      const fresh = (input: I): Item<I> => {
+        handedOut++
+        return { id: ids.nextId++, index: handedOut - 1, input, attempts: 0, lastError: "" }
       }
 
-      /** an item goes back to the queue, or fails the job once it used all its tries */
+      /**
+       * Fresh items pulled from the source ahead of need (work-stealing): when the source ends
+       * within them, the number of items left is known, and batches shrink toward the end.
+       */
+      let ahead: Array<Item<I>> = []
+      let aheadAt = 0
+      const aheadSize = () => ahead.length - aheadAt
+
+      /**
+       * Up to `n` items to hand out: retried ones first, then fresh ones (from those pulled ahead,
+       * then from the source), keeping `lookahead` more pulled ahead when the source has them.
+       */
+      const takeItems = (n: number, lookahead = 0): Effect.Effect<Array<Item<I>>, E, R> =>
+        Effect.suspend(() => {
+          const items: Array<Item<I>> = []
+          while (items.length < n && retry.length > 0) items.push(retry.shift()!)
+          const want = n - items.length + lookahead
+          const fill =
+            aheadSize() >= want || source.exhausted()
+              ? Effect.void
+              : source.take(want - aheadSize(), (input) => ahead.push(fresh(input)))
+          return Effect.map(fill, () => {
+            while (items.length < n && aheadAt < ahead.length) items.push(ahead[aheadAt++]!)
+            if (aheadAt === ahead.length) {
+              ahead = []
+              aheadAt = 0
+            } else if (aheadAt > 1024 && aheadAt * 2 > ahead.length) {
+              ahead = ahead.slice(aheadAt)
+              aheadAt = 0
+            }
+            return items
+          })
+        })
+
+      /** how many items are left to hand out, if known */
+      const itemsLeft = (): number | undefined => {
+        if (source.exhausted()) return aheadSize() + retry.length
+        if (known !== undefined) return known - handedOut + aheadSize() + retry.length
+        return undefined
+      }
+
+      const finished = () => source.exhausted() && aheadSize() === 0 && retry.length === 0 && inFlight === 0
+
+      /** a new batch of `items` (for `slave`, if known); its Work message */
+      const openBatch = (items: ReadonlyArray<Item<I>>, slave: Slave | undefined) => {
+        const batch: Batch<I> = { id: ids.nextBatch++, items, slave: undefined }
+        for (const item of items) item.attempts++
+        inFlight += items.length
+        batches.set(batch.id, batch)
+        if (slave !== undefined) attach(batch, slave)
+        return batch
+      }
+      const attach = (batch: Batch<I>, slave: Slave) => {
+        batch.slave = slave
+        slave.batches.add(batch.id)
+        slave.items += batch.items.length
+      }
+      /** the batch is no longer live: its items are done, or handed out again */
+      const closeBatch = (batch: Batch<I>) => {
+        batches.delete(batch.id)
+        inFlight -= batch.items.length
+        const slave = batch.slave
+        if (slave !== undefined) {
+          slave.batches.delete(batch.id)
+          slave.items -= batch.items.length
+        }
+      }
+      const encodeInputs = (items: ReadonlyArray<Item<I>>) => task.task.encodeInputs(items.map((item) => item.input))
+      const sendBatch = (slave: Slave, items: ReadonlyArray<Item<I>>) => {
+        const batch = openBatch(items, slave)
+        return Process.send(
+          slave.pid,
+          new Work({ job: jobId, task: task.name, batch: batch.id, inputs: encodeInputs(items) })
+        )
+      }
+
+      /** an item (out of a closed batch) goes back to the queue, or fails the job once it used all its tries */
       const requeue = (item: Item<I>, error: string): Effect.Effect<void, TaskFailed> => {
-        inFlight.delete(item.id)
         item.lastError = error
         if (item.attempts > retries) {
           return Effect.fail(
@@ -230,58 +310,70 @@ export const runJob = <I, O, E, R>(
         retry.push(item)
         return Metric.update(Metric.withAttributes(itemsRetried, { task: task.name }), 1)
       }
+      /** every item of a closed batch goes back to the queue */
+      const requeueAll = (items: ReadonlyArray<Item<I>>, error: string): Effect.Effect<void, TaskFailed> =>
+        Effect.forEach(items, (item) => requeue(item, error), { discard: true })
 
       const report = () =>
-        job.onProgress === undefined
-          ? Effect.void
-          : job.onProgress({ done, inFlight: inFlight.size, retried, slaves: slaves.size })
+        job.onProgress === undefined ? Effect.void : job.onProgress({ done, inFlight, retried, slaves: slaves.size })
 
       const onResults = (r: Results): Effect.Effect<void, TaskFailed> =>
         Effect.gen(function* () {
-          const slave = slaves.get(pidKey(r.slave))
-          const outputs = unpack(r.done)
-          for (const d of outputs) {
-            slave?.items.delete(d.id)
-            const item = inFlight.get(d.id)
-            if (item === undefined) continue // a duplicate: the item was already counted
-            const output = task.task.decodeOutput(d.bytes)
-            if (Option.isNone(output)) {
-              yield* requeue(item, "the output does not decode")
-              continue
-            }
-            inFlight.delete(d.id)
-            done++
-            yield* onOutput(output.value as O, item.index)
+          if (r.next > 0) {
+            const slave = slaves.get(pidKey(r.slave))
+            if (slave !== undefined) ask(slave, r.next)
           }
+          const batch = batches.get(r.batch)
+          if (batch === undefined) return // a duplicate, or its items were handed out again
+          closeBatch(batch)
+          const items = batch.items
+          const failed = new Map<number, string>()
+          let whole: string | undefined
           for (const f of r.failed) {
-            slave?.items.delete(f.id)
-            const item = inFlight.get(f.id)
-            if (item !== undefined) yield* requeue(item, f.error)
+            if (f.index < 0) whole = f.error
+            else failed.set(f.index, f.error)
+          }
+          if (whole !== undefined) return yield* requeueAll(items, whole)
+          const decoded = task.task.decodeOutputs(r.outputs)
+          const outputs = Option.isSome(decoded) ? (decoded.value as ReadonlyArray<O>) : undefined
+          const indices: Array<number> = []
+          if (outputs === undefined || outputs.length !== items.length - failed.size) {
+            for (let i = 0; i < items.length; i++) {
+              const error = failed.get(i)
+              yield* requeue(items[i]!, error ?? "the output does not decode")
+            }
+          } else {
+            for (let i = 0; i < items.length; i++) {
+              const error = failed.get(i)
+              if (error === undefined) indices.push(items[i]!.index)
+              else yield* requeue(items[i]!, error)
+            }
+            done += outputs.length
+            if (outputs.length > 0) yield* onOutputs(outputs, indices)
           }
           const attributes = { task: task.name, slave: r.slave.node.address }
-          yield* Metric.update(Metric.withAttributes(itemsDone, attributes), outputs.length)
+          yield* Metric.update(Metric.withAttributes(itemsDone, attributes), indices.length)
           if (r.failed.length > 0) yield* Metric.update(Metric.withAttributes(itemsFailed, attributes), r.failed.length)
-          yield* Metric.update(Metric.withAttributes(itemsInFlight, { task: task.name }), inFlight.size)
+          yield* Metric.update(Metric.withAttributes(itemsInFlight, { task: task.name }), inFlight)
           yield* report()
         })
 
       const slaveDied = (slave: Slave, reason: string): Effect.Effect<void, TaskFailed> =>
         Effect.gen(function* () {
           slaves.delete(pidKey(slave.pid))
-          for (const id of slave.items) {
-            const item = inFlight.get(id)
-            if (item !== undefined) yield* requeue(item, `its slave died (${reason})`)
+          for (const id of [...slave.batches]) {
+            const batch = batches.get(id)
+            if (batch === undefined) continue
+            closeBatch(batch)
+            yield* requeueAll(batch.items, `its slave died (${reason})`)
           }
         })
 
       // -------------------------------------------------------------------------------------------
       // cleanup: kill every slave, await its death, drain the job's stale messages
 
-      /** spawns asked for and not answered yet: a slave (no item) or an item process (its attempt) */
-      const pendingSpawns = new Map<
-        number,
-        { readonly node: NodeId; readonly item: Item<I> | undefined; readonly attempt: number }
-      >()
+      /** spawns asked for and not answered yet: a slave (no batch) or an item process (its batch of one) */
+      const pendingSpawns = new Map<number, { readonly node: NodeId; readonly batch: Batch<I> | undefined }>()
       const nodeRefs: Array<MonitorRef> = []
       /** a DidSpawn / SpawnFailed that answers one of this job's spawns */
       const ourSpawn = (d: { readonly ref: { readonly id: number; readonly requester: ProcessId } }) =>
@@ -356,7 +448,7 @@ export const runJob = <I, O, E, R>(
 
       const watchSlave = (pid: ProcessId, node: NodeId): Effect.Effect<Slave, never, Process.Process> =>
         Effect.map(Process.monitor(pid), (ref) => {
-          const slave: Slave = { pid, ref, node, items: new Set(), requested: 0 }
+          const slave: Slave = { pid, ref, node, batches: new Set(), items: 0, requests: 0, requested: 0 }
           slaves.set(pidKey(pid), slave)
           return slave
         })
@@ -388,34 +480,35 @@ export const runJob = <I, O, E, R>(
           const missing = job.nodes.filter((node) => ![...slaves.values()].some((s) => s.node.address === node.address))
           for (const node of missing) {
             const ref = yield* Remote.spawnAsync(node, closure(node))
-            pendingSpawns.set(ref.id, { node, item: undefined, attempt: 0 })
+            pendingSpawns.set(ref.id, { node, batch: undefined })
           }
         })
 
-      const noSlaves = () => new NoSlavesLeft({ task: task.name, pending: inFlight.size + retry.length })
+      const noSlaves = () => new NoSlavesLeft({ task: task.name, pending: inFlight + retry.length + aheadSize() })
 
       /** work-stealing: serve the slaves that asked */
       const serveRequests = (cap: number) =>
         Effect.gen(function* () {
           for (const slave of slaves.values()) {
-            if (slave.requested === 0) continue
-            let n = Math.min(slave.requested, cap)
-            if (known !== undefined) {
-              // guided: never more than a share of what is left, so the tail stays balanced
-              const left = known - handedOut + retry.length
-              n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
+            while (slave.requests > 0) {
+              let n = Math.max(1, Math.min(slave.requested, cap))
+              // pull ahead a few batches' worth, so the end of the inputs is seen coming
+              const lookahead = 2 * slaves.size * n
+              if (aheadSize() < n + lookahead) yield* takeItems(0, n + lookahead)
+              const left = itemsLeft()
+              if (left !== undefined) {
+                // the last few items go to slaves with nothing to do, not ahead to a busy one
+                // (which would leave another idle at the end while it works through them)
+                if (slave.items > 0 && slaves.size > 1 && left < 2 * slaves.size) break
+                // guided: never more than a share of what is left, so the tail stays balanced
+                n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
+              }
+              const items = yield* takeItems(n, lookahead)
+              if (items.length === 0) break
+              slave.requests--
+              yield* sendBatch(slave, items)
             }
-            const items: Array<Packed> = []
-            while (items.length < n) {
-              const item = yield* takeItem
-              if (item === undefined) break
-              assign(slave, item)
-              items.push({ id: item.id, bytes: item.bytes })
-            }
-            if (items.length > 0) {
-              slave.requested = 0
-              yield* Process.send(slave.pid, new Work({ job: jobId, task: task.name, items: pack(items) }))
-            } else if (slave.requested > 0 && slave.items.size === 0 && !idleTold.has(pidKey(slave.pid))) {
+            if (slave.requests > 0 && slave.items === 0 && !idleTold.has(pidKey(slave.pid))) {
               idleTold.add(pidKey(slave.pid))
               yield* Process.send(slave.pid, new NoWork({ job: jobId }))
             }
@@ -433,14 +526,10 @@ export const runJob = <I, O, E, R>(
             progress = false
             for (let i = 0; i < list.length; i++) {
               const slave = list[(rotation + i) % list.length]!
-              if (slave.items.size >= window) continue
-              const item = yield* takeItem
-              if (item === undefined) return
-              assign(slave, item)
-              yield* Process.send(
-                slave.pid,
-                new Work({ job: jobId, task: task.name, items: pack([{ id: item.id, bytes: item.bytes }]) })
-              )
+              if (slave.items >= window) continue
+              const items = yield* takeItems(1)
+              if (items.length === 0) return
+              yield* sendBatch(slave, items)
               progress = true
             }
             rotation++
@@ -453,8 +542,8 @@ export const runJob = <I, O, E, R>(
       const spawnItems = (concurrency: number) =>
         Effect.gen(function* () {
           while (slaves.size + pendingSpawns.size < concurrency && liveNodes.size > 0) {
-            const item = yield* takeItem
-            if (item === undefined) return
+            const items = yield* takeItems(1)
+            if (items.length === 0) return
             // the least loaded node (item processes alive or being spawned), in turn on ties: a node
             // that runs slower gets fewer items instead of holding every slot
             const load = new Map<string, number>()
@@ -465,13 +554,14 @@ export const runJob = <I, O, E, R>(
             for (const candidate of nodes) {
               if ((load.get(candidate.address) ?? 0) < (load.get(node.address) ?? 0)) node = candidate
             }
-            item.attempts++
-            inFlight.set(item.id, item)
+            const batch = openBatch(items, undefined)
             const ref = yield* Remote.spawnAsync(
               node,
-              itemClosure(new ItemEnv({ master: me, job: jobId, task: task.name, item: item.id, input: item.bytes }))
+              itemClosure(
+                new ItemEnv({ master: me, job: jobId, task: task.name, batch: batch.id, input: encodeInputs(items) })
+              )
             )
-            pendingSpawns.set(ref.id, { node, item, attempt: item.attempts })
+            pendingSpawns.set(ref.id, { node, batch })
           }
         })
 
@@ -504,6 +594,11 @@ export const runJob = <I, O, E, R>(
       }
 
       const slaveFor = (pid: ProcessId) => slaves.get(pidKey(pid))
+      /** work-stealing: a slave asks for a batch of up to `n` items */
+      const ask = (slave: Slave, n: number) => {
+        slave.requests++
+        slave.requested = n
+      }
       while (true) {
         switch (strategy._tag) {
           case "steal":
@@ -534,7 +629,7 @@ export const runJob = <I, O, E, R>(
             (r) =>
               Effect.sync(() => {
                 const slave = slaveFor(r.slave)
-                if (slave !== undefined) slave.requested = r.n
+                if (slave !== undefined) ask(slave, r.n)
               })
           ),
           Process.matchIf(
@@ -543,7 +638,7 @@ export const runJob = <I, O, E, R>(
             (n) => {
               const slave = slaveFor(n.pid)!
               // a normal exit of an item process after its result is the expected end
-              if (strategy._tag === "masterSlave" && n.reason._tag === "DiedNormal" && slave.items.size === 0) {
+              if (strategy._tag === "masterSlave" && n.reason._tag === "DiedNormal" && slave.items === 0) {
                 return Effect.sync(() => slaves.delete(pidKey(n.pid)))
               }
               return slaveDied(slave, n.reason._tag === "DiedException" ? n.reason.error : n.reason._tag)
@@ -554,21 +649,19 @@ export const runJob = <I, O, E, R>(
               const pending = pendingSpawns.get(d.ref.id)!
               pendingSpawns.delete(d.ref.id)
               const slave = yield* watchSlave(d.pid, pending.node)
-              const item = pending.item
-              // the item is this process's only if it is still on the attempt it was spawned for
-              // (a fast failure may have requeued and respawned it before this reply came)
-              if (item !== undefined && inFlight.get(item.id) === item && item.attempts === pending.attempt) {
-                slave.items.add(item.id)
-              }
+              // the batch is this process's if it is still live (its result may have come first)
+              const batch = pending.batch
+              if (batch !== undefined && batches.get(batch.id) === batch) attach(batch, slave)
             })
           ),
           Process.matchIf(SpawnFailed, ourSpawn, (d) => {
             const pending = pendingSpawns.get(d.ref.id)!
             pendingSpawns.delete(d.ref.id)
-            const item = pending.item
-            if (item === undefined) return Effect.logWarning(`no slave on ${pending.node}: ${d.reason}`)
-            if (inFlight.get(item.id) !== item || item.attempts !== pending.attempt) return Effect.void
-            return requeue(item, `spawn failed: ${d.reason}`)
+            const batch = pending.batch
+            if (batch === undefined) return Effect.logWarning(`no slave on ${pending.node}: ${d.reason}`)
+            if (batches.get(batch.id) !== batch) return Effect.void
+            closeBatch(batch)
+            return requeueAll(batch.items, `spawn failed: ${d.reason}`)
           }),
           Process.matchIf(
             NodeMonitorNotification,
@@ -579,9 +672,10 @@ export const runJob = <I, O, E, R>(
                 for (const [id, p] of pendingSpawns) {
                   if (p.node.address !== n.node.address) continue
                   pendingSpawns.delete(id)
-                  const item = p.item
-                  if (item !== undefined && inFlight.get(item.id) === item && item.attempts === p.attempt) {
-                    yield* requeue(item, `its node is unreachable (${n.reason._tag})`)
+                  const batch = p.batch
+                  if (batch !== undefined && batches.get(batch.id) === batch) {
+                    closeBatch(batch)
+                    yield* requeueAll(batch.items, `its node is unreachable (${n.reason._tag})`)
                   }
                 }
               })
@@ -604,9 +698,9 @@ export const reduceJob = <I, O, A, E, R>(
       runJob(
         job,
         strategy,
-        (o) =>
+        (outputs) =>
           Effect.sync(() => {
-            acc = reducer.combine(acc, o)
+            for (const o of outputs) acc = reducer.combine(acc, o)
           }),
         pool
       ),
@@ -626,7 +720,7 @@ export const streamJob = <I, O, E, R, R2 = Process.Process>(
     Effect.gen(function* () {
       const queue = yield* Queue.bounded<O, TaskFailed | NoSlavesLeft | E | Cause.Done>(1024)
       yield* Effect.forkScoped(
-        wrap(runJob(job, strategy, (o) => Effect.asVoid(Queue.offer(queue, o)), pool)).pipe(
+        wrap(runJob(job, strategy, (outputs) => Effect.asVoid(Queue.offerAll(queue, outputs)), pool)).pipe(
           Effect.matchCauseEffect({
             onSuccess: () => Queue.end(queue),
             onFailure: (cause) => Queue.failCause(queue, cause)

@@ -5,54 +5,21 @@
 import { Schema } from "effect"
 import { ProcessId } from "../../ProcessId.ts"
 
-/** an item (its id in the job) with its encoded input, or its encoded output */
-export interface Packed {
-  readonly id: number
-  readonly bytes: Uint8Array
-}
-
 /**
- * Items travel packed in one byte array, `[id: u32][length: u32][bytes]` each: a batch of a
- * thousand small items is one field to encode, not a thousand validated objects.
+ * A batch of items for a slave: their inputs encoded as one array (see `TaskImpl`). The master knows
+ * which items the batch holds; the slave answers with the batch's id.
  */
-export const pack = (items: ReadonlyArray<Packed>): Uint8Array<ArrayBuffer> => {
-  let size = 0
-  for (const item of items) size += 8 + item.bytes.length
-  const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
-  let o = 0
-  for (const item of items) {
-    view.setUint32(o, item.id)
-    view.setUint32(o + 4, item.bytes.length)
-    out.set(item.bytes, o + 8)
-    o += 8 + item.bytes.length
-  }
-  return out
-}
-
-/** the items of a packed array (views into it) */
-export const unpack = (bytes: Uint8Array): Array<Packed> => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const out: Array<Packed> = []
-  for (let o = 0; o + 8 <= bytes.length; ) {
-    const id = view.getUint32(o)
-    const length = view.getUint32(o + 4)
-    out.push({ id, bytes: bytes.subarray(o + 8, o + 8 + length) })
-    o += 8 + length
-  }
-  return out
-}
-
-/** items for a slave */
 export class Work extends Schema.TaggedClass<Work>()("cloud-effect/Work", {
   job: Schema.Int,
   /** the name of the task in the slave node's RemoteTable */
   task: Schema.String,
-  /** packed items (see `pack`) */
-  items: Schema.Uint8Array
+  /** the batch's id in the job */
+  batch: Schema.Int,
+  /** the encoded array of inputs */
+  inputs: Schema.Uint8Array
 }) {}
 
-/** a work-stealing slave asks for up to `n` items */
+/** a work-stealing slave asks for a batch of up to `n` items (later batches are asked for with its `Results`) */
 export class Request extends Schema.TaggedClass<Request>()("cloud-effect/Request", {
   job: Schema.Int,
   slave: ProcessId,
@@ -62,18 +29,22 @@ export class Request extends Schema.TaggedClass<Request>()("cloud-effect/Request
 /** no work to give now (more may be pushed later, when another slave's items are retried) */
 export class NoWork extends Schema.TaggedClass<NoWork>()("cloud-effect/NoWork", { job: Schema.Int }) {}
 
+/** an item of a batch that failed: its position in the batch (-1: every item, e.g. the inputs did not decode) */
 export class ItemFailed extends Schema.TaggedClass<ItemFailed>()("cloud-effect/ItemFailed", {
-  id: Schema.Int,
+  index: Schema.Int,
   error: Schema.String
 }) {}
 
-/** what a slave did with some items */
+/** what a slave did with a batch */
 export class Results extends Schema.TaggedClass<Results>()("cloud-effect/Results", {
   job: Schema.Int,
   slave: ProcessId,
-  /** packed outputs (see `pack`) */
-  done: Schema.Uint8Array,
-  failed: Schema.Array(ItemFailed)
+  batch: Schema.Int,
+  /** the encoded array of outputs of the items that did not fail, in the batch's order */
+  outputs: Schema.Uint8Array,
+  failed: Schema.Array(ItemFailed),
+  /** work-stealing: the results also ask for a next batch of up to this many items (0: no) */
+  next: Schema.Int
 }) {}
 
 /**

@@ -11,7 +11,7 @@ import * as Process from "../../Process.ts"
 import { ProcessId } from "../../ProcessId.ts"
 import { builtins, Closure, type Definition, type TaskImpl } from "../closure.ts"
 import { withProcess } from "../context.ts"
-import { ItemFailed, NoWork, type Packed, pack, Request, Results, unpack, Work } from "./messages.ts"
+import { ItemFailed, NoWork, Request, Results, Work } from "./messages.ts"
 
 const describeCause = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.findErrorOption(cause)
@@ -33,32 +33,62 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 const taskOf = (name: string): Effect.Effect<TaskImpl | undefined, never, Process.Process> =>
   withProcess((s) => Effect.succeed(s.node.definition(name)?.task))
 
-/** run the task on each item; failures are reported per item, interruption is not caught */
-const runItems = (name: string, items: ReadonlyArray<Packed>) =>
+/** a synchronous task on each input: a plain loop (no effect per item), outside any generator */
+const runSyncItems = (
+  f: (input: unknown) => unknown,
+  items: ReadonlyArray<unknown>,
+  outputs: Array<unknown>,
+  failed: Array<ItemFailed>
+): void => {
+  for (let i = 0; i < items.length; i++) {
+    try {
+      outputs.push(f(items[i]))
+    } catch (error) {
+      failed.push(new ItemFailed({ index: i, error: describeCause(Cause.die(error)) }))
+    }
+  }
+}
+
+/**
+ * Run the task on each input of a batch: the outputs of the items that did not fail (encoded as one
+ * array) and the failures by position; interruption is not caught.
+ */
+const runBatch = (name: string, encoded: Uint8Array) =>
   Effect.gen(function* () {
-    const done: Array<Packed> = []
-    const failed: Array<ItemFailed> = []
     const task = yield* taskOf(name)
     if (task === undefined) {
-      const error = `no task ${JSON.stringify(name)} in this node's RemoteTable`
-      return { done: pack(done), failed: items.map((item) => new ItemFailed({ id: item.id, error })) }
-    }
-    for (const item of items) {
-      const input = task.decodeInput(item.bytes)
-      if (Option.isNone(input)) {
-        failed.push(new ItemFailed({ id: item.id, error: "the input does not decode" }))
-        continue
+      return {
+        outputs: new Uint8Array(0),
+        failed: [new ItemFailed({ index: -1, error: `no task ${JSON.stringify(name)} in this node's RemoteTable` })],
+        count: 0
       }
-      const exit = yield* Effect.exit(task.run(input.value))
+    }
+    const inputs = task.decodeInputs(encoded)
+    if (Option.isNone(inputs)) {
+      return {
+        outputs: new Uint8Array(0),
+        failed: [new ItemFailed({ index: -1, error: "the inputs do not decode" })],
+        count: 0
+      }
+    }
+    const outputs: Array<unknown> = []
+    const failed: Array<ItemFailed> = []
+    const items = inputs.value
+    if (task.runSync !== undefined) {
+      runSyncItems(task.runSync, items, outputs, failed)
+      return { outputs: task.encodeOutputs(outputs), failed, count: items.length }
+    }
+    for (let i = 0; i < items.length; i++) {
+      const exit = yield* Effect.exit(task.run(items[i]))
       if (exit._tag === "Success") {
-        done.push({ id: item.id, bytes: task.encodeOutput(exit.value) })
+        outputs.push(exit.value)
       } else if (Cause.hasInterruptsOnly(exit.cause)) {
         return yield* Effect.interrupt
       } else {
-        failed.push(new ItemFailed({ id: item.id, error: describeCause(exit.cause) }))
+        failed.push(new ItemFailed({ index: i, error: describeCause(exit.cause) }))
       }
     }
-    return { done: pack(done), failed }
+    return { outputs: task.encodeOutputs(outputs), failed, count: items.length }
   })
 
 /** env of a work-stealing slave */
@@ -83,7 +113,8 @@ export class ItemEnv extends Schema.TaggedClass<ItemEnv>()("cloud-effect/ItemEnv
   master: ProcessId,
   job: Schema.Int,
   task: Schema.String,
-  item: Schema.Int,
+  batch: Schema.Int,
+  /** the item's input, encoded as a batch of one */
   input: Schema.Uint8Array
 }) {}
 
@@ -95,8 +126,12 @@ const stealSlave = (env: StealEnv) =>
     const self = yield* Process.self
     let n = env.batch > 0 ? env.batch : 1
     let perItem = 0 // smoothed milliseconds per item
-    const ask = Process.send(env.master, new Request({ job: env.job, slave: self, n }))
-    yield* ask
+    // a prefetching slave keeps two batches asked for: the one it runs and the next, which arrives
+    // while it works; each batch's results ask for one more batch, so a batch costs the master one
+    // message from the slave, not two
+    const ask = new Request({ job: env.job, slave: self, n })
+    yield* Process.send(env.master, ask)
+    if (env.prefetch) yield* Process.send(env.master, ask)
     while (true) {
       const work = yield* Process.receiveWait(
         Process.matchIf(
@@ -111,22 +146,21 @@ const stealSlave = (env: StealEnv) =>
         )
       )
       if (work === undefined) continue // idle: the master pushes retried items, or ends the job
-      if (env.prefetch) {
-        yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
-        // let the request leave now: a transport that sends on a later tick (worker threads batch
-        // per microtask) would otherwise hold it until the batch is done, and prefetch would hide nothing
-        yield* Effect.yieldNow
-      }
       const start = performance.now()
-      const items = unpack(work.items)
-      const { done, failed } = yield* runItems(work.task, items)
-      yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
-      if (env.batch === 0 && items.length > 0) {
-        const sample = (performance.now() - start) / items.length
+      const { outputs, failed, count } = yield* runBatch(work.task, work.inputs)
+      if (env.batch === 0 && count > 0) {
+        const sample = (performance.now() - start) / count
         perItem = perItem === 0 ? sample : perItem * 0.7 + sample * 0.3
         n = Math.max(1, Math.min(MAX_BATCH, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
       }
-      if (!env.prefetch) yield* Process.send(env.master, new Request({ job: env.job, slave: self, n }))
+      yield* Process.send(
+        env.master,
+        new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed, next: n })
+      )
+      // let the results (and the request they carry) leave now: a transport that sends on a later
+      // tick (worker threads batch per microtask) would otherwise hold them while the next batch,
+      // already here, runs; the master would then answer late, and prefetch would hide nothing
+      yield* Effect.yieldNow
     }
   })
 
@@ -137,8 +171,11 @@ const pushSlave = (env: PushEnv) =>
     while (true) {
       const work = yield* Process.expect(Work)
       if (work.job !== env.job) continue
-      const { done, failed } = yield* runItems(work.task, unpack(work.items))
-      yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
+      const { outputs, failed } = yield* runBatch(work.task, work.inputs)
+      yield* Process.send(
+        env.master,
+        new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed, next: 0 })
+      )
     }
   })
 
@@ -146,8 +183,11 @@ const itemProcess = (env: ItemEnv) =>
   Effect.gen(function* () {
     yield* Process.link(env.master)
     const self = yield* Process.self
-    const { done, failed } = yield* runItems(env.task, [{ id: env.item, bytes: env.input }])
-    yield* Process.send(env.master, new Results({ job: env.job, slave: self, done, failed }))
+    const { outputs, failed } = yield* runBatch(env.task, env.input)
+    yield* Process.send(
+      env.master,
+      new Results({ job: env.job, slave: self, batch: env.batch, outputs, failed, next: 0 })
+    )
   })
 
 const builtin = <E extends { readonly _tag: string }>(
