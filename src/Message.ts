@@ -151,8 +151,14 @@ export const infoOf = (schema: Schema.Top): SchemaInfo => {
       keys: schema === (Schema.Uint8Array as Schema.Top) ? new Set(["Uint8Array"]) : astKeys(schema.ast),
       is: Schema.is(schema as Schema.Schema<unknown>),
       codec: codecOf,
-      encode: (value) => (encode ??= Schema.encodeSync(codecOf()))(value),
-      decode: (bytes) => (decode ??= Schema.decodeUnknownOption(codecOf()))(bytes)
+      encode: (value) => {
+        if (encode === undefined) encode = Schema.encodeSync(codecOf())
+        return encode(value)
+      },
+      decode: (bytes) => {
+        if (decode === undefined) decode = Schema.decodeUnknownOption(codecOf())
+        return decode(bytes)
+      }
     }
     infos.set(schema, info)
   }

@@ -20,6 +20,7 @@ import { Context, Effect, Fiber, Layer, PubSub, Schema, Semaphore, Stream } from
 import { CurrentNode, CurrentProcess } from "../internal/context.ts"
 import type { LocalNode } from "../internal/node.ts"
 import {
+  defaultTargetMillis,
   makePool,
   type Progress,
   type Reducer,
@@ -116,7 +117,7 @@ const strategyOf = (options: Options): Strategy => {
         _tag: "steal",
         prefetch: options.prefetch ?? true,
         batch: options.batch ?? 0,
-        targetMillis: options.targetMillis ?? 20
+        targetMillis: options.targetMillis ?? defaultTargetMillis
       }
     case "workPushing":
       return { _tag: "push", window: Math.max(1, options.window ?? 2) }

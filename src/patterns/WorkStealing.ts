@@ -20,6 +20,7 @@
  */
 import type { Effect, Stream } from "effect"
 import {
+  defaultTargetMillis,
   type Job,
   type Progress,
   type Reducer,
@@ -41,7 +42,7 @@ export interface Options {
   readonly prefetch?: boolean | undefined
   /** a fixed batch size; by default batches adapt so that each holds about `targetMillis` of work */
   readonly batch?: number | undefined
-  /** the work per adaptive batch, in milliseconds (default 20) */
+  /** the work per adaptive batch, in milliseconds (default 50) */
   readonly targetMillis?: number | undefined
 }
 
@@ -49,7 +50,7 @@ const strategy = (options: Options): Strategy => ({
   _tag: "steal",
   prefetch: options.prefetch ?? true,
   batch: options.batch ?? 0,
-  targetMillis: options.targetMillis ?? 20
+  targetMillis: options.targetMillis ?? defaultTargetMillis
 })
 
 /**

@@ -57,6 +57,14 @@ export type Strategy =
   | { readonly _tag: "push"; readonly window: number }
   | { readonly _tag: "masterSlave"; readonly concurrency: number }
 
+/**
+ * The work per adaptive work-stealing batch, in milliseconds, by default. Measured on the prime
+ * factors job (2 worker threads, 2 cores): at 20 ms the master's messaging took 90-140 ms of CPU
+ * per 2.6 s job, from the cores the slaves compute on; at 50 ms it took 30-60 ms, and the job ended
+ * 3-6 % sooner. The last batches shrink toward the end of the input either way.
+ */
+export const defaultTargetMillis = 50
+
 const itemsDone = Metric.counter("cloud_effect_items_done", { description: "items completed by the patterns" })
 const itemsRetried = Metric.counter("cloud_effect_items_retried", { description: "items handed out again" })
 const itemsFailed = Metric.counter("cloud_effect_items_failed", { description: "item attempts that failed" })
