@@ -253,6 +253,22 @@ const growTable = async (n: number): Promise<number> => {
   }
 }
 
+/**
+ * The machine's own limit: SLAVES fresh threads each run the whole sequential sum at once; the
+ * mean of their times (measured in each thread) against one thread alone says how much slower a
+ * thread computes while the other cores are busy too (shared caches, hyperthreads, the host).
+ */
+const contended = async (variant: Variant, n: number): Promise<number> => {
+  const pool = await piscinaPool(SLAVES)
+  try {
+    settle()
+    const all = await Promise.all(Array.from({ length: SLAVES }, () => pool.run({ _tag: "sequential", variant, n })))
+    return all.reduce((t, d) => t + d.ms, 0) / all.length
+  } finally {
+    await pool.destroy()
+  }
+}
+
 /** Piscina with SLAVES fresh threads: 1..n in `tasks` ranges, all queued at once; wall time in the main thread */
 const piscinaSum = async (
   variant: Variant,
@@ -428,6 +444,8 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     if (seqSum !== undefined) check(`${variant} sequential, pass ${pass}`, seq.sum, seqSum)
     seqSum = seq.sum
     record("sequential", seq)
+    step(`${variant}: sequential on every core at once${tag}`)
+    record("contended", { ms: await contended(variant, n), cores: SLAVES })
     for (const p of patterns) {
       step(`${variant}: ${p.key}${tag}`)
       const run = await onFreshWorkers(p.job)
@@ -513,6 +531,12 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     ["", "time s", "speed-up", "cores used", "bound", "% of bound", "target"],
     rows
   )
+  const busy = medianOf("contended").ms
+  const machineBound = (SLAVES * seq.ms) / busy
+  console.log(
+    `${SLAVES} threads each running the whole sum at once take ${fmt(busy / 1000)} s each, ${fmt((100 * (busy - seq.ms)) / seq.ms)}% more than one alone: on this machine ${SLAVES} busy cores give at most ${fmtRatio(machineBound)} (before any messaging or imbalance)`
+  )
+  results.push(result(`${variant} N=${n}: speed-up limit of ${SLAVES} busy cores`, machineBound, "x"))
   if (growMs !== undefined) {
     const timeBound = seq.ms / (growMs + (seq.ms - growMs) / SLAVES)
     console.log(
