@@ -88,6 +88,8 @@ export const drawCharts = (
       unit: "cloud-effect / raw",
       groups: messaging.map((r) => ({
         label: r.name
+          .replace(/: one-way throughput \((small|64 KiB), [\d,]+ messages\)/, " $1")
+          .replace(/: one-way throughput \(small\) vs frames packed by hand/, " small vs packed")
           .replace(/one-way throughput|throughput/g, "")
           .replace(/[()]/g, "")
           .trim()
@@ -112,6 +114,8 @@ export const drawCharts = (
           label: r.name
             .replace(/^.*?: /, "")
             .replace(/ time$/, "")
+            .replace(/ \(ranges\)$/, "")
+            .replace("work-stealing (numbers)", "work-stealing, numbers")
             .slice(0, 22),
           bars: [{ label: "time", value: r.value }]
         })),
