@@ -13,7 +13,9 @@ const flakySync = Task.sync("test/patterns/flakySync", Schema.Int, Schema.Int, (
   return 2 * n
 })
 
-const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, flakySync))
+/** 7's output, 3.5, is not an Int: it does not encode */
+const badOutput = Task.sync("test/patterns/badOutput", Schema.Int, Schema.Int, (n) => (n === 7 ? n / 2 : n))
+const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, flakySync, badOutput))
 
 const cluster = (slaves: number) =>
   Effect.gen(function* () {
@@ -138,6 +140,36 @@ describe("patterns: sum of numPrimeFactors", () => {
         assert.strictEqual(failed?.input, "13")
         assert.strictEqual(failed?.attempts, 3)
         assert.include(failed?.error ?? "", "no 13")
+        for (const node of [master, ...slaves]) {
+          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
+          assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
+        }
+      }).pipe(Effect.provide(env))
+    )
+  }
+
+  for (const [name, run] of [
+    ["master-slave", MasterSlave.run],
+    ["work-pushing", WorkPushing.run],
+    ["work-stealing", WorkStealing.run]
+  ] as const) {
+    it.effect(`${name}: an output that does not encode fails its own item (TaskFailed), not its batch or slave`, () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const nodes = slaves.map((s) => s.nodeId)
+        const inputs = Array.from({ length: 100 }, (_, i) => i)
+        const exit = yield* runOn(master)(run({ task: badOutput, inputs, nodes, reduce: PrimeFactors.sum })).pipe(
+          Effect.exit
+        )
+        const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+        const failed = error?._tag === "Fail" ? (error.error as WorkStealing.TaskFailed) : undefined
+        assert.strictEqual(failed?._tag, "TaskFailed", `the job failed with ${failed?._tag}`)
+        assert.strictEqual(failed?.input, "7")
+        assert.include(failed?.error ?? "", "does not encode")
+        const sum = yield* runOn(master)(
+          run({ task: badOutput, inputs: inputs.filter((n) => n !== 7), nodes, reduce: PrimeFactors.sum })
+        )
+        assert.strictEqual(sum, 4950 - 7, "the same slaves' nodes serve a job without the bad item")
         for (const node of [master, ...slaves]) {
           const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
           assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)

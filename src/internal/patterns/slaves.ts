@@ -50,6 +50,38 @@ const runSyncItems = (
 }
 
 /**
+ * A batch's outputs, encoded as one array. An output its schema refuses fails its own item (found
+ * by encoding the outputs one by one), not the batch and not the slave: the item is retried, then
+ * named by `TaskFailed`, as if the task had failed on it.
+ */
+const encodeOutputs = (
+  task: TaskImpl,
+  outputs: ReadonlyArray<unknown>,
+  failed: Array<ItemFailed>,
+  count: number
+): Uint8Array => {
+  try {
+    return task.encodeOutputs(outputs)
+  } catch {
+    const failedAt = new Set(failed.map((f) => f.index))
+    const kept: Array<unknown> = []
+    let o = 0
+    for (let i = 0; i < count; i++) {
+      if (failedAt.has(i)) continue
+      const output = outputs[o++]
+      try {
+        task.encodeOutputs([output])
+        kept.push(output)
+      } catch (error) {
+        const reason = describeCause(Cause.die(error)).split("\n")[0]
+        failed.push(new ItemFailed({ index: i, error: `its output does not encode: ${reason}` }))
+      }
+    }
+    return task.encodeOutputs(kept)
+  }
+}
+
+/**
  * Run the task on each input of a batch: the outputs of the items that did not fail (encoded as one
  * array) and the failures by position; interruption is not caught.
  */
@@ -76,7 +108,7 @@ const runBatch = (name: string, encoded: Uint8Array) =>
     const items = inputs.value
     if (task.runSync !== undefined) {
       runSyncItems(task.runSync, items, outputs, failed)
-      return { outputs: task.encodeOutputs(outputs), failed, count: items.length }
+      return { outputs: encodeOutputs(task, outputs, failed, items.length), failed, count: items.length }
     }
     for (let i = 0; i < items.length; i++) {
       const exit = yield* Effect.exit(task.run(items[i]))
@@ -88,7 +120,7 @@ const runBatch = (name: string, encoded: Uint8Array) =>
         failed.push(new ItemFailed({ index: i, error: describeCause(exit.cause) }))
       }
     }
-    return { outputs: task.encodeOutputs(outputs), failed, count: items.length }
+    return { outputs: encodeOutputs(task, outputs, failed, items.length), failed, count: items.length }
   })
 
 /** env of a work-stealing slave */
