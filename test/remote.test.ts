@@ -294,4 +294,25 @@ describe("interrupted requests leave nothing behind", () => {
       )
     }).pipe(Effect.provide(slow))
   )
+
+  it.live("a call given up on while its process runs ends with no record left: the killed process still answers", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      yield* runOn(a)(
+        Effect.gen(function* () {
+          for (let i = 0; i < 5; i++) {
+            const r = yield* Remote.call(b.nodeId, sleeper(10_000)).pipe(Effect.timeoutOption("100 millis"))
+            assert.isTrue(Option.isNone(r), "given up")
+          }
+          yield* Effect.sleep("300 millis")
+          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, b))
+          assert.strictEqual(left.length, 0, "the calls' processes were killed")
+          const me = yield* Process.self
+          const state = (a as unknown as LocalNode).lookup(me)!
+          assert.isUndefined(state.mailbox.discard, "no abandoned request is remembered (each got its answer)")
+          assert.strictEqual(yield* queued, 0, "and no answer is left in the mailbox")
+        })
+      )
+    }).pipe(Effect.provide(slow))
+  )
 })

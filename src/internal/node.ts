@@ -433,23 +433,37 @@ export class LocalNode implements NodeService {
 
   private callWrapper(ref: SpawnRef, definition: Definition, body: Effect.Effect<unknown, unknown, unknown>) {
     const result = definition.result
-    return Effect.matchCauseEffect(body, {
-      onSuccess: (value) =>
-        Effect.sync(() => {
-          if (result === undefined) {
-            this.send(undefined, ref.requester, new CallFailed({ ref, reason: "the closure has no result schema" }))
-            return
+    // exactly one answer, whatever happens: a result, a failure, or the process killed from outside
+    // (its caller gave up, or the node is closing), which also ends the caller's record of an
+    // abandoned call (see requests.ts)
+    let answered = false
+    const answer = (message: CallReply | CallFailed) =>
+      Effect.sync(() => {
+        if (answered) return
+        answered = true
+        this.send(undefined, ref.requester, message)
+      })
+    const killed = answer(new CallFailed({ ref, reason: "the call's process was killed" }))
+    return Effect.matchCauseEffect(
+      Effect.onInterrupt(body, () => killed),
+      {
+        onSuccess: (value) => {
+          if (result === undefined) return answer(new CallFailed({ ref, reason: "the closure has no result schema" }))
+          let payload: Uint8Array
+          try {
+            payload = Schema.encodeSync(Message.infoOf(result).codec())(value)
+          } catch (error) {
+            return answer(new CallFailed({ ref, reason: `the result does not encode: ${describeError(error)}` }))
           }
-          const payload = Schema.encodeSync(Message.infoOf(result).codec())(value)
-          this.send(undefined, ref.requester, new CallReply({ ref, key: Message.keyOf(value), payload }))
-        }),
-      onFailure: (cause) =>
-        Effect.sync(() => {
+          return answer(new CallReply({ ref, key: Message.keyOf(value), payload }))
+        },
+        onFailure: (cause) => {
           const error = Cause.findErrorOption(cause)
           const reason = Option.isSome(error) ? describeError(error.value) : Cause.pretty(cause).split("\n")[0]!
-          this.send(undefined, ref.requester, new CallFailed({ ref, reason }))
-        })
-    })
+          return answer(new CallFailed({ ref, reason }))
+        }
+      }
+    )
   }
 
   private spawnReply(ref: SpawnRef, pid: ProcessId | undefined, error: string | undefined): void {

@@ -20,7 +20,33 @@ interface Abandoned {
  */
 const limit = 1024
 
-const pending = new WeakMap<ProcessState, Array<Abandoned>>()
+/**
+ * A process's abandoned requests, and the message keys their replies may have: every message the
+ * process gets is checked against them, so a key that no reply has costs one lookup.
+ */
+interface Pending {
+  readonly list: Array<Abandoned>
+  /** how many of the requests' matchers accept each key */
+  readonly keys: Map<string, number>
+  /** matchers that accept any key (then every message is tested) */
+  wildcards: number
+}
+
+const pending = new WeakMap<ProcessState, Pending>()
+
+const count = (p: Pending, a: Abandoned, by: 1 | -1): void => {
+  for (const m of a.matchers) {
+    if (m.keys === undefined) {
+      p.wildcards += by
+      continue
+    }
+    for (const k of m.keys) {
+      const n = (p.keys.get(k) ?? 0) + by
+      if (n === 0) p.keys.delete(k)
+      else p.keys.set(k, n)
+    }
+  }
+}
 
 const accepts = (matcher: Matcher, entry: Entry): unknown => {
   if (matcher.keys !== undefined && !matcher.keys.has(entry.key)) return NoMatch
@@ -43,23 +69,28 @@ export const abandon = (
     onLate?.(hit.value)
     return
   }
-  let list = pending.get(state)
-  if (list === undefined) {
-    list = []
-    pending.set(state, list)
+  let p = pending.get(state)
+  if (p === undefined) {
+    p = { list: [], keys: new Map(), wildcards: 0 }
+    pending.set(state, p)
   }
-  if (list.length >= limit) list.shift()
-  list.push({ matchers, onLate })
-  const abandoned = list
+  const mine = p
+  if (mine.list.length >= limit) count(mine, mine.list.shift()!, -1)
+  const request: Abandoned = { matchers, onLate }
+  mine.list.push(request)
+  count(mine, request, 1)
   state.mailbox.discard = (key, value, payload) => {
+    if (mine.wildcards === 0 && !mine.keys.has(key)) return false
     const entry = { key, value, payload } as Entry
-    for (let i = 0; i < abandoned.length; i++) {
-      const a = abandoned[i]!
+    const list = mine.list
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!
       for (const m of a.matchers) {
         const reply = accepts(m, entry)
         if (reply === NoMatch) continue
-        abandoned.splice(i, 1)
-        if (abandoned.length === 0) state.mailbox.discard = undefined
+        list.splice(i, 1)
+        count(mine, a, -1)
+        if (list.length === 0) state.mailbox.discard = undefined
         a.onLate?.(reply)
         return true
       }
