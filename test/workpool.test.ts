@@ -31,6 +31,33 @@ describe("WorkPool", () => {
     }).pipe(Effect.provide(env))
   )
 
+  for (const strategy of ["workStealing", "workPushing"] as const) {
+    it.live(`${strategy}: a job that ends before its slaves' spawns are answered keeps them for the next`, () =>
+      Effect.gen(function* () {
+        const master = yield* Node.make({ name: "master" })
+        const s1 = yield* Node.make({ name: "s1" })
+        const s2 = yield* Node.make({ name: "s2" })
+        yield* Effect.gen(function* () {
+          const pool = yield* WorkPool.WorkPool
+          // no inputs: the job is done at once, while the spawns (30 ms each way) are in flight
+          assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, [], PrimeFactors.sum), 0)
+          yield* Effect.sleep("200 millis")
+          assert.strictEqual((yield* pidsOn(s1)).length + (yield* pidsOn(s2)).length, 2, "one slave per node")
+          const before = [...(yield* pidsOn(s1)), ...(yield* pidsOn(s2))]
+          assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum), 239)
+          assert.deepStrictEqual([...(yield* pidsOn(s1)), ...(yield* pidsOn(s2))], before, "the same slaves served it")
+        }).pipe(
+          Effect.provide(WorkPool.layer({ strategy, nodes: [s1.nodeId, s2.nodeId] })),
+          Effect.provideService(Node.Node, master)
+        )
+      }).pipe(
+        Effect.provide(
+          Layer.merge(Transport.layerMemoryWith({ latency: "30 millis" }), Remote.table(...PrimeFactors.tasks))
+        )
+      )
+    )
+  }
+
   for (const strategy of ["workStealing", "workPushing", "masterSlave"] as const) {
     it.effect(`${strategy}: many jobs, map keeps input order, slaves end with the layer`, () =>
       Effect.gen(function* () {

@@ -415,12 +415,37 @@ export const runJob = <I, O, E, R>(
         Effect.gen(function* () {
           // a pool keeps its slaves after a job that succeeded (their outstanding requests stay
           // in the mailbox for the next job); otherwise every slave is killed
+          const deadline = Duration.seconds(10)
           if (pool !== undefined && exit._tag === "Success" && strategy._tag !== "masterSlave") {
+            // a slave still starting (the job ended before its spawn was answered) is kept too,
+            // not left running unknown to the pool
+            yield* Effect.gen(function* () {
+              while (pendingSpawns.size > 0) {
+                yield* Process.receiveWait(
+                  Process.matchIf(DidSpawn, ourSpawn, (d) =>
+                    Effect.gen(function* () {
+                      const pending = pendingSpawns.get(d.ref.id)!
+                      pendingSpawns.delete(d.ref.id)
+                      yield* watchSlave(d.pid, pending.node)
+                    })
+                  ),
+                  Process.matchIf(SpawnFailed, ourSpawn, (d) => Effect.sync(() => pendingSpawns.delete(d.ref.id))),
+                  Process.matchIf(
+                    NodeMonitorNotification,
+                    (n) => nodeRefs.some((r) => r.id === n.ref.id),
+                    (n) =>
+                      Effect.sync(() => {
+                        for (const [id, p] of pendingSpawns)
+                          if (p.node.address === n.node.address) pendingSpawns.delete(id)
+                      })
+                  )
+                )
+              }
+            }).pipe(Effect.timeoutOption(deadline))
             for (const ref of nodeRefs) yield* Process.unmonitor(ref)
             return
           }
           for (const slave of slaves.values()) yield* Process.kill(slave.pid, "the pattern is done")
-          const deadline = Duration.seconds(10)
           // a master that is itself dead (a pool's, killed from outside) has no mailbox to wait on
           // (its slaves, linked to it, die with it)
           const alive = yield* withState((s) => s.alive)
