@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Metric, Schema, Stream } from "effect"
+import { type Cause, Effect, Exit, Layer, Metric, Option, Queue, Schema, Stream } from "effect"
 import { MasterSlave, Node, PrimeFactors, Remote, Task, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
 import { runOn } from "./helpers.ts"
 
@@ -174,6 +174,30 @@ describe("patterns: sum of numPrimeFactors", () => {
           const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
           assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
         }
+      }).pipe(Effect.provide(env))
+    )
+  }
+
+  for (const [name, stream] of [
+    ["master-slave", MasterSlave.stream],
+    ["work-pushing", WorkPushing.stream],
+    ["work-stealing", WorkStealing.stream]
+  ] as const) {
+    it.live(`${name}: an input of a live Stream is worked on without waiting for more inputs`, () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const queue = yield* Queue.unbounded<number, Cause.Done>()
+        yield* Queue.offer(queue, 21)
+        // the queue stays open: a master that waits for more inputs before handing this one out hangs
+        const first = yield* runOn(master)(
+          stream({
+            task: PrimeFactors.naive,
+            inputs: Stream.fromQueue(queue),
+            nodes: slaves.map((s) => s.nodeId)
+          }).pipe(Stream.take(1), Stream.runCollect)
+        ).pipe(Effect.timeoutOption("3 seconds"))
+        yield* Queue.end(queue)
+        assert.deepStrictEqual(Option.getOrUndefined(first), [2], "numPrimeFactors 21 = 2, within 3 s")
       }).pipe(Effect.provide(env))
     )
   }

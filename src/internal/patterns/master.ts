@@ -155,7 +155,7 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
       let exhausted = false
       return {
         /** give up to `n` inputs to `onInput` (fewer once the source is exhausted) */
-        take: (n: number, onInput: (input: I) => void): Effect.Effect<void, E, R> =>
+        take: (n: number, onInput: (input: I) => void, _block: boolean): Effect.Effect<void, E, R> =>
           Effect.sync(() => {
             for (let k = 0; k < n && !exhausted; k++) {
               const r = iterator.next()
@@ -186,7 +186,12 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
       })
     ) as Effect.Effect<boolean, E, R>
     return {
-      take: (n: number, onInput: (input: I) => void): Effect.Effect<void, E, R> =>
+      /**
+       * Give up to `n` inputs to `onInput`: those already pulled, and, with `block`, a wait for the
+       * stream's next chunk while none has been given. A stream may be live (fed as results come
+       * back): the master never waits on it for inputs it does not need yet.
+       */
+      take: (n: number, onInput: (input: I) => void, block: boolean): Effect.Effect<void, E, R> =>
         Effect.gen(function* () {
           let k = 0
           while (k < n) {
@@ -194,7 +199,7 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
               onInput(buffer[index++]!)
               k++
             }
-            if (k >= n || exhausted || !(yield* refill)) return
+            if (k >= n || exhausted || k > 0 || !block || !(yield* refill)) return
           }
         }),
       exhausted: () => exhausted && index >= buffer.length
@@ -269,7 +274,13 @@ export const runJob = <I, O, E, R>(
           const fill =
             aheadSize() >= want || source.exhausted()
               ? Effect.void
-              : source.take(want - aheadSize(), (input) => ahead.push(fresh(input)))
+              : // wait for a stream source only when there is nothing to hand out and nothing in
+                // flight: otherwise results are coming, and a live stream may be waiting for them
+                source.take(
+                  want - aheadSize(),
+                  (input) => ahead.push(fresh(input)),
+                  items.length + aheadSize() === 0 && inFlight === 0
+                )
           return Effect.map(fill, () => {
             while (items.length < n && aheadAt < ahead.length) items.push(ahead[aheadAt++]!)
             if (aheadAt === ahead.length) {
