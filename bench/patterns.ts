@@ -146,10 +146,36 @@ const clock = () => {
   const start = performance.now()
   const cpu = process.cpuUsage()
   const childCpu = childrenCpuMs()
-  return (): { readonly ms: number; readonly cores: number } => {
+  const master = mainThreadCpuMs()
+  return (): Measured => {
     const ms = performance.now() - start
     const used = process.cpuUsage(cpu)
-    return { ms, cores: ((used.user + used.system) / 1000 + childrenCpuMs() - childCpu) / ms }
+    return {
+      ms,
+      cores: ((used.user + used.system) / 1000 + childrenCpuMs() - childCpu) / ms,
+      master: mainThreadCpuMs() - master
+    }
+  }
+}
+
+/** a run's wall time, the cores it used, and the CPU time of the main thread (the master) in ms */
+interface Measured {
+  readonly ms: number
+  readonly cores: number
+  readonly master: number
+}
+
+/**
+ * CPU ms of this process's main thread alone (on Linux, from /proc; NaN elsewhere): the master's
+ * share, which on 2 cores is taken from the slaves
+ */
+const mainThreadCpuMs = (): number => {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ
+  } catch {
+    return Number.NaN
   }
 }
 
@@ -158,6 +184,7 @@ interface Timed<A> {
   /** the job alone, in the master */
   readonly ms: number
   readonly cores: number
+  readonly master: number
   /** Backend.workerThreads(2): loading the module and starting the slave nodes */
   readonly startupMs: number
 }
@@ -224,16 +251,14 @@ const piscinaPool = async (threads: number): Promise<Piscina<PiscinaJob, Piscina
 }
 
 /** the sequential sum in one fresh thread (its own, empty prime table); the time is the thread's */
-const sequential = async (
-  variant: Variant,
-  n: number
-): Promise<{ readonly sum: number; readonly ms: number; readonly cores: number }> => {
+const sequential = async (variant: Variant, n: number): Promise<{ readonly sum: number } & Measured> => {
   const pool = await piscinaPool(1)
   try {
     settle()
     const stop = clock()
     const done = await pool.run({ _tag: "sequential", variant, n })
-    return { sum: done.sum, ms: done.ms, cores: stop().cores }
+    const { cores, master } = stop()
+    return { sum: done.sum, ms: done.ms, cores, master }
   } finally {
     await pool.destroy()
   }
@@ -270,11 +295,7 @@ const contended = async (variant: Variant, n: number): Promise<number> => {
 }
 
 /** Piscina with SLAVES fresh threads: 1..n in `tasks` ranges, all queued at once; wall time in the main thread */
-const piscinaSum = async (
-  variant: Variant,
-  n: number,
-  tasks: number
-): Promise<{ readonly sum: number; readonly ms: number; readonly cores: number }> => {
+const piscinaSum = async (variant: Variant, n: number, tasks: number): Promise<{ readonly sum: number } & Measured> => {
   const pool = await piscinaPool(SLAVES)
   try {
     settle()
@@ -375,6 +396,8 @@ interface Row {
   readonly label: string
   readonly ms: number
   readonly cores: number
+  /** CPU ms of the main thread (the master, or Piscina's pool) during the run */
+  readonly master: number
   /** the bound its target is relative to (none: a reference row) */
   readonly target?: "roundRobin" | "dynamic"
 }
@@ -428,10 +451,10 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
       : [])
   ]
   // REPS passes, each running every row once; each row's runs, by key
-  const runs = new Map<string, Array<{ readonly ms: number; readonly cores: number }>>()
-  const record = (key: string, run: { readonly ms: number; readonly cores: number }) => {
+  const runs = new Map<string, Array<Measured>>()
+  const record = (key: string, run: Measured) => {
     const list = runs.get(key) ?? []
-    list.push({ ms: run.ms, cores: run.cores })
+    list.push({ ms: run.ms, cores: run.cores, master: run.master })
     runs.set(key, list)
   }
   let seqSum: number | undefined
@@ -445,7 +468,7 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     seqSum = seq.sum
     record("sequential", seq)
     step(`${variant}: sequential on every core at once${tag}`)
-    record("contended", { ms: await contended(variant, n), cores: SLAVES })
+    record("contended", { ms: await contended(variant, n), cores: SLAVES, master: 0 })
     for (const p of patterns) {
       step(`${variant}: ${p.key}${tag}`)
       const run = await onFreshWorkers(p.job)
@@ -471,9 +494,13 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     }
   }
   /** a row's median run (by time) and the cores it used */
-  const medianOf = (key: string): { readonly ms: number; readonly cores: number } => {
+  const medianOf = (key: string): Measured => {
     const list = runs.get(key)!
-    return { ms: median(list.map((r) => r.ms)), cores: median(list.map((r) => r.cores)) }
+    return {
+      ms: median(list.map((r) => r.ms)),
+      cores: median(list.map((r) => r.cores)),
+      master: median(list.map((r) => r.master))
+    }
   }
   const seq = { sum: seqSum!, ...medianOf("sequential") }
 
@@ -501,7 +528,7 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
         }))
 
   const rows: Array<Array<string>> = [
-    ["sequential, 1 thread", fmt(seq.ms / 1000), "1.00x", fmt(seq.cores), "", "", "reference"]
+    ["sequential, 1 thread", fmt(seq.ms / 1000), "1.00x", fmt(seq.cores), "", "", "", "reference"]
   ]
   const results: Array<Result> = [result(`${variant} N=${n}: sequential`, seq.ms / 1000, "s")]
   for (const row of [...measured, ...piscina, ...others]) {
@@ -519,16 +546,18 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
       fmt(row.ms / 1000),
       fmtRatio(s),
       fmt(row.cores),
+      Number.isNaN(row.master) ? "" : int(row.master),
       `${fmtRatio(b)} ${which === "dynamic" ? "dyn" : "r-r"}`,
       `${fmt((100 * s) / b)}%`,
       verdict
     ])
+    if (!Number.isNaN(row.master)) results.push(result(`${variant} N=${n}: ${row.key} master CPU`, row.master, "ms"))
     results.push(result(`${variant} N=${n}: ${row.key} time`, row.ms / 1000, "s", bestMs / 1000))
     results.push(result(`${variant} N=${n}: ${row.key} speed-up`, s, "x", b))
   }
   table(
     `1. ${variant}: sum of numPrimeFactors over 1..${int(n)} = ${int(seq.sum)}, ${SLAVES} slaves (${REPS === 1 ? "one run each" : `median of ${REPS} runs each, in ${REPS} passes`}; load ${loadBefore} -> ${load()})`,
-    ["", "time s", "speed-up", "cores used", "bound", "% of bound", "target"],
+    ["", "time s", "speed-up", "cores used", "master CPU ms", "bound", "% of bound", "target"],
     rows
   )
   const busy = medianOf("contended").ms
