@@ -122,17 +122,23 @@ type Job<A> = (nodes: Nodes) => Effect.Effect<A, unknown, Process.Process>
 const children = new Set<number>()
 /** clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux) */
 const USER_HZ = 100
+/** CPU ms (user + system) of a process or thread, from its /proc stat file; NaN if it cannot be read */
+const procCpuMs = (statFile: string): number => {
+  try {
+    const stat = readFileSync(statFile, "utf8")
+    // after "pid (comm) ": state is field 3, utime field 14, stime field 15
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ
+  } catch {
+    // not Linux, or the process is gone
+    return Number.NaN
+  }
+}
 const childrenCpuMs = (): number => {
   let total = 0
   for (const pid of children) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-      // after "pid (comm) ": state is field 3, utime field 14, stime field 15
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ
-    } catch {
-      // not Linux, or the process is gone: not counted
-    }
+    const ms = procCpuMs(`/proc/${pid}/stat`)
+    if (!Number.isNaN(ms)) total += ms
   }
   return total
 }
@@ -169,15 +175,7 @@ interface Measured {
  * CPU ms of this process's main thread alone (on Linux, from /proc; NaN elsewhere): the master's
  * share, which on 2 cores is taken from the slaves
  */
-const mainThreadCpuMs = (): number => {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ
-  } catch {
-    return Number.NaN
-  }
-}
+const mainThreadCpuMs = (): number => procCpuMs(`/proc/self/task/${process.pid}/stat`)
 
 interface Timed<A> {
   readonly value: A

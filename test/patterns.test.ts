@@ -13,6 +13,12 @@ const flakySync = Task.sync("test/patterns/flakySync", Schema.Int, Schema.Int, (
   return 2 * n
 })
 
+/** the typed error a pattern failed with, if it failed */
+const failureOf = (exit: Exit.Exit<unknown, unknown>) => {
+  const reason = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+  return reason?._tag === "Fail" ? (reason.error as WorkStealing.TaskFailed) : undefined
+}
+
 /** 7's output, 3.5, is not an Int: it does not encode */
 const badOutput = Task.sync("test/patterns/badOutput", Schema.Int, Schema.Int, (n) => (n === 7 ? n / 2 : n))
 const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, flakySync, badOutput))
@@ -134,8 +140,7 @@ describe("patterns: sum of numPrimeFactors", () => {
           run({ task: flakySync, inputs: [11, 12, 13, 14], nodes, reduce: PrimeFactors.sum, retries: 2 })
         ).pipe(Effect.exit)
         assert.isTrue(Exit.isFailure(exit))
-        const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
-        const failed = error?._tag === "Fail" ? (error.error as WorkStealing.TaskFailed) : undefined
+        const failed = failureOf(exit)
         assert.strictEqual(failed?._tag, "TaskFailed")
         assert.strictEqual(failed?.input, "13")
         assert.strictEqual(failed?.attempts, 3)
@@ -161,8 +166,7 @@ describe("patterns: sum of numPrimeFactors", () => {
         const exit = yield* runOn(master)(run({ task: badOutput, inputs, nodes, reduce: PrimeFactors.sum })).pipe(
           Effect.exit
         )
-        const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
-        const failed = error?._tag === "Fail" ? (error.error as WorkStealing.TaskFailed) : undefined
+        const failed = failureOf(exit)
         assert.strictEqual(failed?._tag, "TaskFailed", `the job failed with ${failed?._tag}`)
         assert.strictEqual(failed?.input, "7")
         assert.include(failed?.error ?? "", "does not encode")

@@ -61,7 +61,7 @@ export type Strategy =
  * The work per adaptive work-stealing batch, in milliseconds, by default. Measured on the prime
  * factors job (2 worker threads, 2 cores): at 20 ms the master's messaging took 90-140 ms of CPU
  * per 2.6 s job, from the cores the slaves compute on; at 50 ms it took 30-60 ms, and the job ended
- * 3-6 % sooner. The last batches shrink toward the end of the input either way.
+ * about 2 % sooner (three pairs of runs). The last batches shrink toward the end of the input either way.
  */
 export const defaultTargetMillis = 50
 
@@ -427,31 +427,38 @@ export const runJob = <I, O, E, R>(
           // a pool keeps its slaves after a job that succeeded (their outstanding requests stay
           // in the mailbox for the next job); otherwise every slave is killed
           const deadline = Duration.seconds(10)
+          /** one answer to a spawn, or a slave's death; an answered slave is watched, and killed with `kill` */
+          const settleOne = (kill: boolean) =>
+            Process.receiveWait(
+              Process.matchIf(
+                ProcessMonitorNotification,
+                (n) => slaves.has(pidKey(n.pid)),
+                (n) => Effect.sync(() => slaves.delete(pidKey(n.pid)))
+              ),
+              Process.matchIf(DidSpawn, ourSpawn, (d) =>
+                Effect.gen(function* () {
+                  const pending = pendingSpawns.get(d.ref.id)!
+                  pendingSpawns.delete(d.ref.id)
+                  // watched first, so a killing loop also waits for its death
+                  yield* watchSlave(d.pid, pending.node)
+                  if (kill) yield* Process.kill(d.pid, "the pattern is done")
+                })
+              ),
+              Process.matchIf(SpawnFailed, ourSpawn, (d) => Effect.sync(() => pendingSpawns.delete(d.ref.id))),
+              Process.matchIf(
+                NodeMonitorNotification,
+                (n) => nodeRefs.some((r) => r.id === n.ref.id),
+                (n) =>
+                  Effect.sync(() => {
+                    for (const [id, p] of pendingSpawns) if (p.node.address === n.node.address) pendingSpawns.delete(id)
+                  })
+              )
+            )
           if (pool !== undefined && exit._tag === "Success" && strategy._tag !== "masterSlave") {
             // a slave still starting (the job ended before its spawn was answered) is kept too,
             // not left running unknown to the pool
             yield* Effect.gen(function* () {
-              while (pendingSpawns.size > 0) {
-                yield* Process.receiveWait(
-                  Process.matchIf(DidSpawn, ourSpawn, (d) =>
-                    Effect.gen(function* () {
-                      const pending = pendingSpawns.get(d.ref.id)!
-                      pendingSpawns.delete(d.ref.id)
-                      yield* watchSlave(d.pid, pending.node)
-                    })
-                  ),
-                  Process.matchIf(SpawnFailed, ourSpawn, (d) => Effect.sync(() => pendingSpawns.delete(d.ref.id))),
-                  Process.matchIf(
-                    NodeMonitorNotification,
-                    (n) => nodeRefs.some((r) => r.id === n.ref.id),
-                    (n) =>
-                      Effect.sync(() => {
-                        for (const [id, p] of pendingSpawns)
-                          if (p.node.address === n.node.address) pendingSpawns.delete(id)
-                      })
-                  )
-                )
-              }
+              while (pendingSpawns.size > 0) yield* settleOne(false)
             }).pipe(Effect.timeoutOption(deadline))
             for (const ref of nodeRefs) yield* Process.unmonitor(ref)
             return
@@ -461,34 +468,7 @@ export const runJob = <I, O, E, R>(
           // (its slaves, linked to it, die with it)
           const alive = yield* withState((s) => s.alive)
           yield* Effect.gen(function* () {
-            while (alive && (slaves.size > 0 || pendingSpawns.size > 0)) {
-              yield* Process.receiveWait(
-                Process.matchIf(
-                  ProcessMonitorNotification,
-                  (n) => slaves.has(pidKey(n.pid)),
-                  (n) => Effect.sync(() => slaves.delete(pidKey(n.pid)))
-                ),
-                Process.matchIf(DidSpawn, ourSpawn, (d) =>
-                  Effect.gen(function* () {
-                    const pending = pendingSpawns.get(d.ref.id)!
-                    pendingSpawns.delete(d.ref.id)
-                    // watched first, so this loop also waits for its death
-                    yield* watchSlave(d.pid, pending.node)
-                    yield* Process.kill(d.pid, "the pattern is done")
-                  })
-                ),
-                Process.matchIf(SpawnFailed, ourSpawn, (d) => Effect.sync(() => pendingSpawns.delete(d.ref.id))),
-                Process.matchIf(
-                  NodeMonitorNotification,
-                  (n) => nodeRefs.some((r) => r.id === n.ref.id),
-                  (n) =>
-                    Effect.sync(() => {
-                      for (const [id, p] of pendingSpawns)
-                        if (p.node.address === n.node.address) pendingSpawns.delete(id)
-                    })
-                )
-              )
-            }
+            while (alive && (slaves.size > 0 || pendingSpawns.size > 0)) yield* settleOne(true)
           }).pipe(Effect.timeoutOption(deadline))
           for (const ref of nodeRefs) yield* Process.unmonitor(ref)
           // results and requests the slaves sent before they died
