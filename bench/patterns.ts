@@ -11,8 +11,8 @@
  *    fresh processes per row). The patterns get the same work items: `RANGES` consecutive ranges of N / `RANGES`
  *    numbers (`primesRange` / `naiveRange`), so that each item is worth milliseconds of work and the
  *    per-item cost of the master (one process per item for master-slave) is small against it;
- *    work-stealing is also run on per-number items (`naive` / `primes`), its adaptive batching's
- *    own use case. Every row runs on fresh threads (or processes), so each slave grows its own prime table during
+ *    work-stealing is also run on `FINE_RANGES` ranges and on per-number items (`naive` /
+ *    `primes`), which its adaptive batching makes cheap. Every row runs on fresh threads (or processes), so each slave grows its own prime table during
  *    the job, as the `primes` bound assumes; thread start-up is excluded from the timings and
  *    reported on its own. Every sum is checked against the sequential one.
  * 2. a fine-grained job: a trivial task (n -> n) over 1..N, lazily (`PrimeFactors.range`): items per
@@ -56,6 +56,12 @@ const ONLY: ReadonlySet<string> = new Set(
   )
 )
 /**
+ * BENCH_ROWS=work-stealing,piscina: run only the rows of the heavy job whose key contains one of
+ * these (the sequential sums always run); for a longer comparison of a few rows
+ */
+const ROWS = process.env.BENCH_ROWS?.split(",").filter((r) => r.length > 0)
+const wanted = (key: string): boolean => ROWS === undefined || ROWS.some((r) => key.includes(r))
+/**
  * Every row of the heavy job runs this many times, in passes (each pass runs every row once), and
  * the tables give each row's median: one run on a shared 2-core machine moves by 5-30 %, more than
  * the differences the targets judge. `BENCH_REPS=1` for one pass.
@@ -92,6 +98,13 @@ const N: Readonly<Record<Variant, number>> = QUICK
   : { naive: 190_000, primes: 450_000 }
 /** the work items of the patterns: this many consecutive ranges of N / RANGES numbers */
 const RANGES = 200
+/**
+ * Work-stealing is also run on ranges ten times finer: its adaptive batches put many items in one
+ * message, so finer items cost it little messaging, and its last items are small (a 200-range job
+ * ends with one slave idle while the other finishes a last range of up to ~50 ms). Piscina likewise
+ * gets its best of several task sizes.
+ */
+const FINE_RANGES = 2000
 /** the variants on which work-stealing is also run on per-number items (see the module comment) */
 const PER_NUMBER: ReadonlySet<Variant> = new Set(["naive", "primes"])
 /** the Piscina task counts tried (its best is the reference) */
@@ -191,16 +204,41 @@ interface Timed<A> {
  * A little of every pattern's code path, so the measured job does not pay for the JIT: the measured
  * jobs send a few hundred messages each, too few for V8 to optimise the messaging path on fresh
  * threads, so work-stealing also runs 2,000 one-item batches (each a request, a Work and a Results
- * message). Piscina's threads get the same: 2,000 empty tasks before their clock starts.
+ * message). With a `variant`, the job's own tasks also run, WARM_ROUNDS times over 1..WARM_N, on
+ * one-number ranges (a range is a Schema class, and its codec is JIT-compiled only after thousands
+ * of items: without this, V8's compiler threads took 50-90 ms of CPU during a 2.5 s job, from the
+ * 2 cores the slaves compute on, against 10 ms with it). The prime tables then hold the primes up to
+ * WARM_N, a few hundred, against the job's tens of thousands. Piscina's threads get the same: 2,000
+ * empty tasks, then the same one-number ranges, before their clock starts.
  */
-const warmUp = (nodes: Nodes) =>
+/** a variant's tasks: on a range of numbers, and on one number */
+const tasksOf = (variant: Variant) =>
+  variant === "naive"
+    ? { rangeTask: PrimeFactors.naiveRange, numberTask: PrimeFactors.naive }
+    : { rangeTask: PrimeFactors.primesRange, numberTask: PrimeFactors.primes }
+
+const warmUp = (nodes: Nodes, variant?: Variant) =>
   Effect.gen(function* () {
     const small = (n: number) => ({ task: identity, inputs: PrimeFactors.range(1, n), nodes, reduce: PrimeFactors.sum })
     yield* WorkStealing.run(small(2000))
     yield* WorkStealing.run({ ...small(WARM_TASKS), batch: 1 })
     yield* WorkPushing.run(small(200))
     yield* MasterSlave.run(small(20))
+    if (variant !== undefined) {
+      const { rangeTask, numberTask } = tasksOf(variant)
+      const sum = <I>(task: Task.Task<I, number>, inputs: Iterable<I>) =>
+        ({ task, inputs, nodes, reduce: PrimeFactors.sum }) as const
+      for (let round = 0; round < WARM_ROUNDS; round++) {
+        yield* WorkStealing.run(sum(rangeTask, PrimeFactors.ranges(1, WARM_N, 1)))
+        yield* WorkStealing.run(sum(numberTask, PrimeFactors.range(1, WARM_N)))
+      }
+      yield* WorkPushing.run(sum(rangeTask, PrimeFactors.ranges(1, WARM_N, 20)))
+      yield* MasterSlave.run(sum(rangeTask, PrimeFactors.ranges(1, WARM_N, 200)))
+    }
   })
+/** the job's own tasks in the warm-up: WARM_ROUNDS times over 1..WARM_N */
+const WARM_N = 2000
+const WARM_ROUNDS = 10
 /** the one-item batches / empty tasks of the warm-ups */
 const WARM_TASKS = 2000
 
@@ -209,7 +247,7 @@ const WARM_TASKS = 2000
  * master node; the threads are closed afterwards. The warm-up runs `identity` only, so the slaves'
  * prime tables are still empty when the clock starts.
  */
-const onFreshWorkers = <A>(job: Job<A>): Promise<Timed<A>> =>
+const onFreshWorkers = <A>(job: Job<A>, variant?: Variant): Promise<Timed<A>> =>
   Effect.runPromise(
     Effect.gen(function* () {
       const t0 = performance.now()
@@ -218,7 +256,7 @@ const onFreshWorkers = <A>(job: Job<A>): Promise<Timed<A>> =>
       return yield* Backend.startMaster((nodes) =>
         Effect.gen(function* () {
           step("warm-up")
-          yield* warmUp(nodes)
+          yield* warmUp(nodes, variant)
           settle()
           step("job")
           const stop = clock()
@@ -230,7 +268,7 @@ const onFreshWorkers = <A>(job: Job<A>): Promise<Timed<A>> =>
   )
 
 /** a Piscina pool whose threads have all started and loaded the worker module */
-const piscinaPool = async (threads: number): Promise<Piscina<PiscinaJob, PiscinaDone>> => {
+const piscinaPool = async (threads: number, variant?: Variant): Promise<Piscina<PiscinaJob, PiscinaDone>> => {
   const pool = new Piscina<PiscinaJob, PiscinaDone>({
     filename: PISCINA_WORKER,
     minThreads: threads,
@@ -245,6 +283,10 @@ const piscinaPool = async (threads: number): Promise<Piscina<PiscinaJob, Piscina
   }
   // the task path warm, as the patterns' messaging is (see `warmUp`)
   await Promise.all(Array.from({ length: WARM_TASKS }, () => pool.run({ _tag: "warm", millis: 0 })))
+  for (let round = 0; variant !== undefined && round < WARM_ROUNDS; round++) {
+    const warm = [...PrimeFactors.ranges(1, WARM_N, 1)]
+    await Promise.all(warm.map((r) => pool.run({ _tag: "range", variant, from: r.from, to: r.to })))
+  }
   return pool
 }
 
@@ -294,7 +336,7 @@ const contended = async (variant: Variant, n: number): Promise<number> => {
 
 /** Piscina with SLAVES fresh threads: 1..n in `tasks` ranges, all queued at once; wall time in the main thread */
 const piscinaSum = async (variant: Variant, n: number, tasks: number): Promise<{ readonly sum: number } & Measured> => {
-  const pool = await piscinaPool(SLAVES)
+  const pool = await piscinaPool(SLAVES, variant)
   try {
     settle()
     const stop = clock()
@@ -365,7 +407,11 @@ const tcpBackend: SlaveBackend | undefined = (slaves) =>
     })
   )
 
-const onTcpSlaves = <A>(layer: Layer.Layer<Backend.Backend | Node.Node, unknown>, job: Job<A>): Promise<Timed<A>> =>
+const onTcpSlaves = <A>(
+  layer: Layer.Layer<Backend.Backend | Node.Node, unknown>,
+  job: Job<A>,
+  variant?: Variant
+): Promise<Timed<A>> =>
   Effect.runPromise(
     Effect.gen(function* () {
       const t0 = performance.now()
@@ -373,7 +419,7 @@ const onTcpSlaves = <A>(layer: Layer.Layer<Backend.Backend | Node.Node, unknown>
       const startupMs = performance.now() - t0
       return yield* Backend.startMaster((nodes) =>
         Effect.gen(function* () {
-          yield* warmUp(nodes)
+          yield* warmUp(nodes, variant)
           settle()
           const stop = clock()
           const value = yield* job(nodes)
@@ -398,21 +444,23 @@ interface Row {
   readonly master: number
   /** the bound its target is relative to (none: a reference row) */
   readonly target?: "roundRobin" | "dynamic"
+  /** the key of its runs, if not `key` */
+  readonly runs?: string
 }
+const sourceKey = (row: Row): string => row.runs ?? row.key
 
 const heavy = async (variant: Variant): Promise<Array<Result>> => {
   const n = N[variant]
   const bound = BOUND[variant]
   const chunk = Math.ceil(n / RANGES)
-  const rangeTask = variant === "naive" ? PrimeFactors.naiveRange : PrimeFactors.primesRange
-  const numberTask: Task.Task<number, number> = variant === "naive" ? PrimeFactors.naive : PrimeFactors.primes
+  const { rangeTask, numberTask } = tasksOf(variant)
   const ranges = () => PrimeFactors.ranges(1, n, chunk)
   const loadBefore = load()
 
   // primes: the time-based counterpart of the op-count bound, each slave growing the whole table
   const growMs = variant === "primes" ? await growTable(n) : undefined
 
-  const patterns: ReadonlyArray<{
+  const allPatterns: ReadonlyArray<{
     readonly key: string
     readonly label: string
     readonly target: "roundRobin" | "dynamic"
@@ -436,6 +484,18 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
       target: "dynamic",
       job: (nodes) => WorkStealing.run({ task: rangeTask, inputs: ranges(), nodes, reduce: PrimeFactors.sum })
     },
+    {
+      key: "work-stealing (fine ranges)",
+      label: `work-stealing: ${int(FINE_RANGES)} ranges, adaptive`,
+      target: "dynamic",
+      job: (nodes) =>
+        WorkStealing.run({
+          task: rangeTask,
+          inputs: PrimeFactors.ranges(1, n, Math.ceil(n / FINE_RANGES)),
+          nodes,
+          reduce: PrimeFactors.sum
+        })
+    },
     ...(PER_NUMBER.has(variant)
       ? [
           {
@@ -448,6 +508,9 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
         ]
       : [])
   ]
+  const patterns = allPatterns.filter((p) => wanted(p.key))
+  const piscinaTasks = PISCINA_TASKS.filter((tasks) => wanted(`piscina ${tasks} tasks`))
+  const tcpPatterns = allPatterns.slice(0, 3).filter((p) => wanted(`${p.key} on TCP`))
   // REPS passes, each running every row once; each row's runs, by key
   const runs = new Map<string, Array<Measured>>()
   const record = (key: string, run: Measured) => {
@@ -467,24 +530,30 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     record("sequential", seq)
     step(`${variant}: sequential on every core at once${tag}`)
     record("contended", { ms: await contended(variant, n), cores: SLAVES, master: 0 })
-    for (const p of patterns) {
-      step(`${variant}: ${p.key}${tag}`)
-      const run = await onFreshWorkers(p.job)
-      check(`${variant} ${p.key}`, run.value, seq.sum)
-      startups.push(run.startupMs)
-      record(p.key, run)
-    }
-    for (const tasks of PISCINA_TASKS) {
-      step(`${variant}: piscina ${tasks} tasks${tag}`)
-      const run = await piscinaSum(variant, n, tasks)
-      check(`${variant} piscina (${tasks} tasks)`, run.sum, seq.sum)
-      record(`piscina ${tasks} tasks`, run)
-    }
+    // the patterns and Piscina, in reverse order every other pass: the load of a shared machine
+    // drifts over minutes, and a fixed order would give it to the same rows each time
+    const parallel: Array<() => Promise<void>> = [
+      ...patterns.map((p) => async () => {
+        step(`${variant}: ${p.key}${tag}`)
+        const run = await onFreshWorkers(p.job, variant)
+        check(`${variant} ${p.key}`, run.value, seq.sum)
+        startups.push(run.startupMs)
+        record(p.key, run)
+      }),
+      ...piscinaTasks.map((tasks) => async () => {
+        step(`${variant}: piscina ${tasks} tasks${tag}`)
+        const run = await piscinaSum(variant, n, tasks)
+        check(`${variant} piscina (${tasks} tasks)`, run.sum, seq.sum)
+        record(`piscina ${tasks} tasks`, run)
+      })
+    ]
+    if (pass % 2 === 0) parallel.reverse()
+    for (const row of parallel) await row()
     if (tcpBackend !== undefined) {
       // the same patterns on SLAVES slave OS processes over TCP (fresh processes for each)
-      for (const p of patterns.slice(0, 3)) {
+      for (const p of tcpPatterns) {
         step(`${variant}: ${p.key} on TCP slave processes${tag}`)
-        const tcp = await onTcpSlaves(tcpBackend(SLAVES), p.job)
+        const tcp = await onTcpSlaves(tcpBackend(SLAVES), p.job, variant)
         tcpStartups.push(tcp.startupMs)
         check(`${variant} ${p.key} on TCP slaves`, tcp.value, seq.sum)
         record(`${p.key} on TCP`, tcp)
@@ -508,25 +577,43 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     ...medianOf(p.key),
     target: p.target
   }))
-  const piscina: Array<Row> = PISCINA_TASKS.map((tasks) => ({
+  const piscina: Array<Row> = piscinaTasks.map((tasks) => ({
     key: `piscina ${tasks} tasks`,
     label: `Piscina: ${int(tasks)} tasks of ${int(Math.ceil(n / tasks))}`,
     ...medianOf(`piscina ${tasks} tasks`)
   }))
-  const best = piscina.reduce((a, b) => (b.ms < a.ms ? b : a))
-  const bestMs = best.ms
+  const best = piscina.length === 0 ? undefined : piscina.reduce((a, b) => (b.ms < a.ms ? b : a))
+  const bestMs = best?.ms ?? Number.NaN
+  /**
+   * A row against Piscina's best, pass by pass: the median of the per-pass ratios of their times
+   * (a pass runs both within a minute, so the machine's drifting load weighs on both alike)
+   */
+  const paired = (key: string): { readonly median: number; readonly min: number; readonly max: number } => {
+    const mine = runs.get(key) ?? []
+    const theirs = best === undefined ? [] : (runs.get(best.key) ?? [])
+    const ratios = mine.slice(0, theirs.length).map((r, i) => r.ms / theirs[i]!.ms)
+    return ratios.length === 0
+      ? { median: Number.NaN, min: Number.NaN, max: Number.NaN }
+      : { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) }
+  }
+  /** a row's fastest and slowest run */
+  const spread = (key: string): string => {
+    const list = (runs.get(key) ?? []).map((r) => r.ms / 1000)
+    return list.length < 2 ? "" : `${fmt(Math.min(...list))}-${fmt(Math.max(...list))}`
+  }
   const others: Array<Row> =
     tcpBackend === undefined
       ? []
-      : patterns.slice(0, 3).map((p) => ({
+      : tcpPatterns.map((p) => ({
           key: `${p.key.replace(" (ranges)", "")} on TCP (ranges)`,
+          runs: `${p.key} on TCP`,
           label: `${p.label.split(":")[0]} on ${SLAVES} TCP slave processes`,
           ...medianOf(`${p.key} on TCP`),
           target: p.target
         }))
 
   const rows: Array<Array<string>> = [
-    ["sequential, 1 thread", fmt(seq.ms / 1000), "1.00x", fmt(seq.cores), "", "", "", "reference"]
+    ["sequential, 1 thread", fmt(seq.ms / 1000), spread("sequential"), "1.00x", fmt(seq.cores), "", "", "", "reference"]
   ]
   const results: Array<Result> = [result(`${variant} N=${n}: sequential`, seq.ms / 1000, "s")]
   for (const row of [...measured, ...piscina, ...others]) {
@@ -536,12 +623,15 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
     let verdict = ""
     if (row.target !== undefined) {
       const need = row.target === "dynamic" ? 0.95 * b : 0.9 * b
-      const met = s >= need && (row.target !== "dynamic" || row.ms <= bestMs)
+      // against Piscina: the median of the per-pass ratios (or the medians, with one pass)
+      const vsPiscina = REPS > 1 ? paired(sourceKey(row)).median : row.ms / bestMs
+      const met = s >= need && (row.target !== "dynamic" || vsPiscina <= 1)
       verdict = `${row.target === "dynamic" ? `>= ${fmtRatio(need)}, <= Piscina` : `>= ${fmtRatio(need)}`}: ${met ? "met" : "MISSED"}`
     }
     rows.push([
       row.label + (row === best ? " (best)" : ""),
       fmt(row.ms / 1000),
+      spread(sourceKey(row)),
       fmtRatio(s),
       fmt(row.cores),
       Number.isNaN(row.master) ? "" : int(row.master),
@@ -555,9 +645,19 @@ const heavy = async (variant: Variant): Promise<Array<Result>> => {
   }
   table(
     `1. ${variant}: sum of numPrimeFactors over 1..${int(n)} = ${int(seq.sum)}, ${SLAVES} slaves (${REPS === 1 ? "one run each" : `median of ${REPS} runs each, in ${REPS} passes`}; load ${loadBefore} -> ${load()})`,
-    ["", "time s", "speed-up", "cores used", "master CPU ms", "bound", "% of bound", "target"],
+    ["", "time s", "runs s", "speed-up", "cores used", "master CPU ms", "bound", "% of bound", "target"],
     rows
   )
+  if (REPS > 1 && best !== undefined) {
+    for (const row of [...measured, ...others]) {
+      if (row.target !== "dynamic") continue
+      const r = paired(sourceKey(row))
+      console.log(
+        `${row.label} / ${best.label}, time ratio paired by pass: median ${r.median.toFixed(3)} (${r.min.toFixed(3)}-${r.max.toFixed(3)})`
+      )
+      results.push(result(`${variant} N=${n}: ${row.key} / Piscina best, paired`, r.median, "x", 1))
+    }
+  }
   const busy = medianOf("contended").ms
   const machineBound = (SLAVES * seq.ms) / busy
   console.log(

@@ -116,6 +116,7 @@ export const drawCharts = (
             .replace(/ time$/, "")
             .replace(/ \(ranges\)$/, "")
             .replace("work-stealing (numbers)", "work-stealing, numbers")
+            .replace("work-stealing (fine ranges)", "work-stealing, fine")
             .slice(0, 22),
           bars: [{ label: "time", value: r.value }]
         })),

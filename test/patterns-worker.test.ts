@@ -4,9 +4,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Backend, MasterSlave, PrimeFactors, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
+import { Backend, MasterSlave, type NodeId, PrimeFactors, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
+import { busyThenSleep } from "./fixtures/tasks.ts"
 
 const tasks = new URL("../src/cli/tasks.ts", import.meta.url)
+const testTasks = new URL("./fixtures/tasks.ts", import.meta.url)
 
 describe("patterns on worker threads", () => {
   it.live(
@@ -27,6 +29,47 @@ describe("patterns on worker threads", () => {
           assert.strictEqual(result, expected)
         }
       }).pipe(Effect.provide(Backend.workerThreads(2, { module: tasks }))),
+    60_000
+  )
+
+  it.live(
+    "a slave's results leave before its next item runs, when that item already waits in its mailbox",
+    () =>
+      Effect.gen(function* () {
+        // items: 400 ms of busy thread, then 50 ms asleep (when the next item, pushed with the
+        // first, reaches the slave's mailbox). Held back until the next item sleeps, the first
+        // result would reach the master after ~850 ms; sent at once, after ~450 ms
+        const busy = 400
+        const job = (
+          slaves: ReadonlyArray<NodeId.NodeId>,
+          onProgress: (p: WorkPushing.Progress) => Effect.Effect<void>
+        ) => ({
+          task: busyThenSleep,
+          inputs: [busy, busy, busy],
+          nodes: slaves,
+          reduce: { initial: 0, combine: (a: number, b: number) => a + b },
+          onProgress
+        })
+        const patterns = [
+          ["work-pushing", (j: ReturnType<typeof job>) => WorkPushing.run({ ...j, window: 2 })],
+          ["work-stealing", (j: ReturnType<typeof job>) => WorkStealing.run({ ...j, batch: 1 })]
+        ] as const
+        for (const [name, run] of patterns) {
+          const arrivals: Array<number> = []
+          const start = performance.now()
+          const result = yield* Backend.startMaster((slaves) =>
+            run(
+              job(slaves, (p) =>
+                Effect.sync(() => {
+                  if (p.done > arrivals.length) arrivals.push(performance.now() - start)
+                })
+              )
+            )
+          )
+          assert.strictEqual(result, 3 * busy, name)
+          assert.isBelow(arrivals[0]!, 2 * busy - 150, `${name}: first result after ${arrivals[0]!.toFixed(0)} ms`)
+        }
+      }).pipe(Effect.provide(Backend.workerThreads(1, { module: testTasks }))),
     60_000
   )
 

@@ -208,6 +208,9 @@ const pushSlave = (env: PushEnv) =>
         env.master,
         new Results({ job: env.job, slave: self, batch: work.batch, outputs, failed, next: 0 })
       )
+      // as in work-stealing: the results leave before the next item (already in the mailbox when
+      // the window is above 1) runs, so the master refills the window while this slave works
+      yield* Effect.yieldNow
     }
   })
 
