@@ -4,11 +4,22 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Backend, MasterSlave, type NodeId, PrimeFactors, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
-import { busyThenSleep } from "./fixtures/tasks.ts"
+import {
+  Backend,
+  MasterSlave,
+  type NodeId,
+  PrimeFactors,
+  type Process,
+  Remote,
+  Transport,
+  WorkPushing,
+  WorkStealing
+} from "../src/index.ts"
+import { blockThread, busyThenSleep, cheapThenDear } from "./fixtures/tasks.ts"
 
 const tasks = new URL("../src/cli/tasks.ts", import.meta.url)
 const testTasks = new URL("./fixtures/tasks.ts", import.meta.url)
+const count = { initial: 0, combine: (n: number) => n + 1 }
 
 describe("patterns on worker threads", () => {
   it.live(
@@ -70,6 +81,77 @@ describe("patterns on worker threads", () => {
           assert.isBelow(arrivals[0]!, 2 * busy - 150, `${name}: first result after ${arrivals[0]!.toFixed(0)} ms`)
         }
       }).pipe(Effect.provide(Backend.workerThreads(1, { module: testTasks }))),
+    60_000
+  )
+
+  /** the sizes of a work-stealing job's batches, in completion order, from its progress reports */
+  const batchSizes = (
+    job: (
+      onProgress: (p: WorkStealing.Progress) => Effect.Effect<void>
+    ) => Effect.Effect<unknown, unknown, Process.Process>
+  ) =>
+    Effect.suspend(() => {
+      const sizes: Array<number> = []
+      let done = 0
+      return Effect.as(
+        job((p) =>
+          Effect.sync(() => {
+            if (p.done > done) sizes.push(p.done - done)
+            done = p.done
+          })
+        ),
+        sizes
+      )
+    })
+
+  it.live(
+    "work-stealing: a batch is at most twice the last, so free first items do not size a batch of dear ones",
+    () =>
+      Effect.gen(function* () {
+        // 20 free items, then 300 of 1 ms: sized from the free items' time alone, the third batch
+        // held half of what was left (159 items, 141 ms against the 50 ms aimed at)
+        // (after a warm-up: on a cold thread, the first item's time is the JIT's)
+        const inputs = Array.from({ length: 320 }, (_, i) => ({ i, cheapBelow: 20, ms: 1 }))
+        const free = Array.from({ length: 2000 }, (_, i) => ({ i, cheapBelow: 2000, ms: 0 }))
+        const sizes = yield* Backend.startMaster((slaves) =>
+          Effect.andThen(
+            WorkStealing.run({ task: cheapThenDear, inputs: free, nodes: slaves, reduce: count }),
+            batchSizes((onProgress) =>
+              WorkStealing.run({ task: cheapThenDear, inputs, nodes: slaves, reduce: count, onProgress })
+            )
+          )
+        )
+        assert.strictEqual(
+          sizes.reduce((a, b) => a + b, 0),
+          320
+        )
+        assert.isAtMost(Math.max(...sizes), 100, `batches: ${sizes}`)
+      }).pipe(Effect.provide(Backend.workerThreads(1, { module: testTasks }))),
+    60_000
+  )
+
+  it.live(
+    "work-stealing: while a slave is still starting, the first one gets only its share of what is left",
+    () =>
+      Effect.gen(function* () {
+        // the second node is kept busy, so its slave starts ~400 ms late: shares counted over the
+        // slaves already started gave the first one half of the items at once (a batch of 200)
+        const inputs = Array.from({ length: 400 }, (_, i) => ({ i, cheapBelow: 400, ms: 0 }))
+        const sizes = yield* Backend.startMaster((slaves) =>
+          Effect.gen(function* () {
+            yield* Remote.spawnAsync(slaves[1]!, blockThread(500))
+            yield* Effect.sleep("50 millis")
+            return yield* batchSizes((onProgress) =>
+              WorkStealing.run({ task: cheapThenDear, inputs, nodes: slaves, reduce: count, batch: 1000, onProgress })
+            )
+          })
+        )
+        assert.strictEqual(
+          sizes.reduce((a, b) => a + b, 0),
+          400
+        )
+        assert.strictEqual(sizes[0], 100, `batches: ${sizes}`)
+      }).pipe(Effect.provide(Backend.workerThreads(2, { module: testTasks }))),
     60_000
   )
 

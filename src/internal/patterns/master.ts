@@ -538,19 +538,22 @@ export const runJob = <I, O, E, R>(
       /** work-stealing: serve the slaves that asked */
       const serveRequests = (cap: number) =>
         Effect.gen(function* () {
+          // the slaves that share the work: those still starting count too (the first to start
+          // would otherwise get the shares of all)
+          const workers = slaves.size + pendingSpawns.size
           for (const slave of slaves.values()) {
             while (slave.requests > 0) {
               let n = Math.max(1, Math.min(slave.requested, cap))
               // pull ahead a few batches' worth, so the end of the inputs is seen coming
-              const lookahead = 2 * slaves.size * n
+              const lookahead = 2 * workers * n
               if (aheadSize() < n + lookahead) yield* takeItems(0, n + lookahead)
               const left = itemsLeft()
               if (left !== undefined) {
                 // the last few items go to slaves with nothing to do, not ahead to a busy one
                 // (which would leave another idle at the end while it works through them)
-                if (slave.items > 0 && slaves.size > 1 && left < 2 * slaves.size) break
+                if (slave.items > 0 && workers > 1 && left < 2 * workers) break
                 // guided: never more than a share of what is left, so the tail stays balanced
-                n = Math.max(1, Math.min(n, Math.ceil(left / (2 * slaves.size))))
+                n = Math.max(1, Math.min(n, Math.ceil(left / (2 * workers))))
               }
               const items = yield* takeItems(n, lookahead)
               if (items.length === 0) break

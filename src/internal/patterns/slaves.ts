@@ -181,9 +181,13 @@ const stealSlave = (env: StealEnv) =>
       const start = performance.now()
       const { outputs, failed, count } = yield* runBatch(work.task, work.inputs)
       if (env.batch === 0 && count > 0) {
+        // the time per item: a slower batch is believed at once (items may get dearer along the
+        // inputs), a faster one only in part; and a batch is at most twice the last one, since the
+        // first items may be far cheaper than the rest (a batch sized from them held a third of a
+        // job, and left the other slave idle at its end)
         const sample = (performance.now() - start) / count
-        perItem = perItem === 0 ? sample : perItem * 0.7 + sample * 0.3
-        n = Math.max(1, Math.min(MAX_BATCH, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
+        perItem = perItem === 0 || sample > perItem ? sample : perItem * 0.7 + sample * 0.3
+        n = Math.max(1, Math.min(MAX_BATCH, 2 * count, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
       }
       yield* Process.send(
         env.master,
