@@ -42,7 +42,7 @@ export interface Options {
   readonly prefetch?: boolean | undefined
   /** a fixed batch size; by default batches adapt so that each holds about `targetMillis` of work */
   readonly batch?: number | undefined
-  /** the work per adaptive batch, in milliseconds (default 50) */
+  /** the work per adaptive batch, in milliseconds (default 100) */
   readonly targetMillis?: number | undefined
 }
 
