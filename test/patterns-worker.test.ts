@@ -108,8 +108,8 @@ describe("patterns on worker threads", () => {
     "work-stealing: a batch is at most twice the last, so free first items do not size a batch of dear ones",
     () =>
       Effect.gen(function* () {
-        // 20 free items, then 300 of 1 ms: sized from the free items' time alone, the third batch
-        // held half of what was left (159 items, 141 ms against the 50 ms aimed at)
+        // 20 free items, then 300 of 1 ms, batches of 50 ms: sized from the free items' time alone,
+        // the third batch held half of what was left (159 items, 141 ms against the 50 ms aimed at)
         // (after a warm-up: on a cold thread, the first item's time is the JIT's)
         const inputs = Array.from({ length: 320 }, (_, i) => ({ i, cheapBelow: 20, ms: 1 }))
         const free = Array.from({ length: 2000 }, (_, i) => ({ i, cheapBelow: 2000, ms: 0 }))
@@ -117,7 +117,14 @@ describe("patterns on worker threads", () => {
           Effect.andThen(
             WorkStealing.run({ task: cheapThenDear, inputs: free, nodes: slaves, reduce: count }),
             batchSizes((onProgress) =>
-              WorkStealing.run({ task: cheapThenDear, inputs, nodes: slaves, reduce: count, onProgress })
+              WorkStealing.run({
+                task: cheapThenDear,
+                inputs,
+                nodes: slaves,
+                reduce: count,
+                targetMillis: 50,
+                onProgress
+              })
             )
           )
         )
