@@ -7,14 +7,29 @@ const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.task
 const pidsOn = (node: Node.NodeService) =>
   Effect.map(Node.processes.pipe(Effect.provideService(Node.Node, node)), (ps) => ps.map(String).sort())
 
+/** a work-stealing pool over two slave nodes on the in-memory transport, its master on a third */
+const onStealingPool = <A, E>(
+  body: (
+    pool: WorkPool.WorkPool["Service"],
+    slaves: ReadonlyArray<Node.NodeService>
+  ) => Effect.Effect<A, E, WorkPool.WorkPool | Node.Node>
+) =>
+  Effect.gen(function* () {
+    const master = yield* Node.make({ name: "master" })
+    const s1 = yield* Node.make({ name: "s1" })
+    const s2 = yield* Node.make({ name: "s2" })
+    return yield* Effect.gen(function* () {
+      return yield* body(yield* WorkPool.WorkPool, [s1, s2])
+    }).pipe(
+      Effect.provide(WorkPool.layer({ strategy: "workStealing", nodes: [s1.nodeId, s2.nodeId] })),
+      Effect.provideService(Node.Node, master)
+    )
+  }).pipe(Effect.provide(env))
+
 describe("WorkPool", () => {
   it.effect("slaves that died between jobs are replaced by the next job", () =>
-    Effect.gen(function* () {
-      const master = yield* Node.make({ name: "master" })
-      const s1 = yield* Node.make({ name: "s1" })
-      const s2 = yield* Node.make({ name: "s2" })
-      yield* Effect.gen(function* () {
-        const pool = yield* WorkPool.WorkPool
+    onStealingPool((pool, [s1, s2]) =>
+      Effect.gen(function* () {
         assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum), 239)
         // kill both slaves from outside the pool
         for (const node of [s1, s2]) {
@@ -24,11 +39,8 @@ describe("WorkPool", () => {
           )
         }
         assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum), 239)
-      }).pipe(
-        Effect.provide(WorkPool.layer({ strategy: "workStealing", nodes: [s1.nodeId, s2.nodeId] })),
-        Effect.provideService(Node.Node, master)
-      )
-    }).pipe(Effect.provide(env))
+      })
+    )
   )
 
   for (const strategy of ["workStealing", "workPushing"] as const) {
@@ -57,6 +69,29 @@ describe("WorkPool", () => {
       )
     )
   }
+
+  it.effect("workStealing: a job's short last batches do not make the next job's first ones short", () =>
+    onStealingPool((pool) =>
+      Effect.gen(function* () {
+        // a job ends with batches of one or two items (shares of what is left); the slaves'
+        // requests made then are the next job's first: sized from those short batches, they were
+        // for 2 items, and the next job started again from 2, 4, 8, ...
+        const sum = PrimeFactors.sequential(PrimeFactors.numPrimeFactorsNaive, 5000)
+        assert.strictEqual(yield* pool.reduce(PrimeFactors.naive, PrimeFactors.range(1, 5000), PrimeFactors.sum), sum)
+        const first = yield* Effect.forkChild(
+          pool.progress.pipe(
+            Stream.filter((p) => p.done > 0),
+            Stream.take(1),
+            Stream.runCollect
+          )
+        )
+        yield* Effect.yieldNow
+        assert.strictEqual(yield* pool.reduce(PrimeFactors.naive, PrimeFactors.range(1, 5000), PrimeFactors.sum), sum)
+        const [p] = yield* Fiber.join(first)
+        assert.isAtLeast(p!.done, 100, "the next job's first batch")
+      })
+    )
+  )
 
   for (const strategy of ["workStealing", "workPushing", "masterSlave"] as const) {
     it.effect(`${strategy}: many jobs, map keeps input order, slaves end with the layer`, () =>

@@ -24,7 +24,7 @@ const oneAtATime = (n: number) =>
   )
 
 // The defaults: a slave asks for its next batch before it starts on the current one (prefetch),
-// and batches grow until each holds about 50 ms of work, so messages cost little next to the work.
+// and batches grow until each holds about 100 ms of work, so messages cost little next to the work.
 const adaptive = (n: number) =>
   Backend.startMaster((slaves) =>
     WorkStealing.run({

@@ -182,12 +182,14 @@ const stealSlave = (env: StealEnv) =>
       const { outputs, failed, count } = yield* runBatch(work.task, work.inputs)
       if (env.batch === 0 && count > 0) {
         // the time per item: a slower batch is believed at once (items may get dearer along the
-        // inputs), a faster one only in part; and a batch is at most twice the last one, since the
-        // first items may be far cheaper than the rest (a batch sized from them held a third of a
-        // job, and left the other slave idle at its end)
+        // inputs), a faster one only in part; and a request is at most twice the larger of the last
+        // batch and the last request, since the first items may be far cheaper than the rest (a
+        // batch sized from them held a third of a job, and left the other slave idle at its end),
+        // while a batch the master cut short (the end of a job, a retried item) does not shrink it
         const sample = (performance.now() - start) / count
         perItem = perItem === 0 || sample > perItem ? sample : perItem * 0.7 + sample * 0.3
-        n = Math.max(1, Math.min(MAX_BATCH, 2 * count, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
+        const grown = 2 * Math.max(count, n)
+        n = Math.max(1, Math.min(MAX_BATCH, grown, Math.round(env.targetMillis / Math.max(perItem, 1e-3))))
       }
       yield* Process.send(
         env.master,
