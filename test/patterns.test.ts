@@ -31,12 +31,23 @@ const cluster = (slaves: number) =>
     return { master, slaves: nodes }
   })
 
+/** the three patterns' `run` */
+const runs = [
+  ["master-slave", MasterSlave.run],
+  ["work-pushing", WorkPushing.run],
+  ["work-stealing", WorkStealing.run]
+] as const
+
+/** no process is left on any of these nodes */
+const assertNoneLeft = (nodes: ReadonlyArray<Node.NodeService>) =>
+  Effect.forEach(nodes, (node) =>
+    Effect.map(Node.processes.pipe(Effect.provideService(Node.Node, node)), (left) =>
+      assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
+    )
+  )
+
 describe("patterns: sum of numPrimeFactors", () => {
-  for (const [name, run] of [
-    ["master-slave", MasterSlave.run],
-    ["work-pushing", WorkPushing.run],
-    ["work-stealing", WorkStealing.run]
-  ] as const) {
+  for (const [name, run] of runs) {
     it.effect(`${name} gives the check values`, () =>
       Effect.gen(function* () {
         const { master, slaves } = yield* cluster(2)
@@ -58,10 +69,7 @@ describe("patterns: sum of numPrimeFactors", () => {
           })
         )
         assert.strictEqual(r3, 31985)
-        for (const node of [master, ...slaves]) {
-          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
-          assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
-        }
+        yield* assertNoneLeft([master, ...slaves])
       }).pipe(Effect.provide(env))
     )
   }
@@ -115,11 +123,7 @@ describe("patterns: sum of numPrimeFactors", () => {
     }).pipe(Effect.provide(env))
   )
 
-  for (const [name, run] of [
-    ["master-slave", MasterSlave.run],
-    ["work-pushing", WorkPushing.run],
-    ["work-stealing", WorkStealing.run]
-  ] as const) {
+  for (const [name, run] of runs) {
     it.effect(`${name}: a synchronous task that throws fails the item, which is retried; TaskFailed names it`, () =>
       Effect.gen(function* () {
         const { master, slaves } = yield* cluster(2)
@@ -145,19 +149,12 @@ describe("patterns: sum of numPrimeFactors", () => {
         assert.strictEqual(failed?.input, "13")
         assert.strictEqual(failed?.attempts, 3)
         assert.include(failed?.error ?? "", "no 13")
-        for (const node of [master, ...slaves]) {
-          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
-          assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
-        }
+        yield* assertNoneLeft([master, ...slaves])
       }).pipe(Effect.provide(env))
     )
   }
 
-  for (const [name, run] of [
-    ["master-slave", MasterSlave.run],
-    ["work-pushing", WorkPushing.run],
-    ["work-stealing", WorkStealing.run]
-  ] as const) {
+  for (const [name, run] of runs) {
     it.effect(`${name}: an output that does not encode fails its own item (TaskFailed), not its batch or slave`, () =>
       Effect.gen(function* () {
         const { master, slaves } = yield* cluster(2)
@@ -174,10 +171,7 @@ describe("patterns: sum of numPrimeFactors", () => {
           run({ task: badOutput, inputs: inputs.filter((n) => n !== 7), nodes, reduce: PrimeFactors.sum })
         )
         assert.strictEqual(sum, 4950 - 7, "the same slaves' nodes serve a job without the bad item")
-        for (const node of [master, ...slaves]) {
-          const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, node))
-          assert.strictEqual(left.length, 0, `no process left on ${node.nodeId}`)
-        }
+        yield* assertNoneLeft([master, ...slaves])
       }).pipe(Effect.provide(env))
     )
   }
