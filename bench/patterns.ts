@@ -6,7 +6,7 @@
  * 1. the job of the blog post: the sum of numPrimeFactors over 1..N, for both variants of the
  *    workload (`naive` and `primes`, see `src/patterns/PrimeFactors.ts`), N chosen so that the
  *    sequential sum takes about 5 s on the 2-core benchmark machine. Rows: the sequential sum (one
- *    fresh thread), each pattern on `Backend.workerThreads(2)`, Piscina with 2 threads at a few task
+ *    fresh thread running the range tasks' own loop, `PrimeFactors.sumPrimeFactors`, as Piscina's do), each pattern on `Backend.workerThreads(2)`, Piscina with 2 threads at a few task
  *    sizes, and the three patterns again on 2 slave OS processes over TCP (`cloud-effect slave`,
  *    fresh processes per row). The patterns get the same work items: `RANGES` consecutive ranges of N / `RANGES`
  *    numbers (`primesRange` / `naiveRange`), so that each item is worth milliseconds of work and the
@@ -244,8 +244,8 @@ const WARM_TASKS = 2000
 
 /**
  * Start a fresh backend (SLAVES worker threads), warm it up, then time `job` in a process on the
- * master node; the threads are closed afterwards. The warm-up runs `identity` only, so the slaves'
- * prime tables are still empty when the clock starts.
+ * master node; the threads are closed afterwards. After the warm-up (`warmUp`) the slaves' prime
+ * tables hold only the primes up to WARM_N.
  */
 const onFreshWorkers = <A>(job: Job<A>, variant?: Variant): Promise<Timed<A>> =>
   Effect.runPromise(
@@ -290,9 +290,13 @@ const piscinaPool = async (threads: number, variant?: Variant): Promise<Piscina<
   return pool
 }
 
-/** the sequential sum in one fresh thread (its own, empty prime table); the time is the thread's */
+/**
+ * The sequential sum in one fresh thread, warmed up as the pools' threads are (so the one long call
+ * runs the loop V8 has already compiled to its top tier, not code compiled in the middle of the
+ * loop); the time is the thread's
+ */
 const sequential = async (variant: Variant, n: number): Promise<{ readonly sum: number } & Measured> => {
-  const pool = await piscinaPool(1)
+  const pool = await piscinaPool(1, variant)
   try {
     settle()
     const stop = clock()
@@ -324,7 +328,7 @@ const growTable = async (n: number): Promise<number> => {
  * thread computes while the other cores are busy too (shared caches, hyperthreads, the host).
  */
 const contended = async (variant: Variant, n: number): Promise<number> => {
-  const pool = await piscinaPool(SLAVES)
+  const pool = await piscinaPool(SLAVES, variant)
   try {
     settle()
     const all = await Promise.all(Array.from({ length: SLAVES }, () => pool.run({ _tag: "sequential", variant, n })))

@@ -244,5 +244,14 @@ describe("patterns: sum of numPrimeFactors", () => {
     assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 10_000), 31985)
     assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactorsNaive, 10_000), 31985)
     assert.strictEqual(PrimeFactors.sequential(PrimeFactors.numPrimeFactors, 100_000), 343614)
+    // the range tasks' loops: inclusive at both ends, and sub-ranges add up
+    assert.strictEqual(PrimeFactors.sumPrimeFactors({ from: 1, to: 10_000 }), 31985)
+    assert.strictEqual(PrimeFactors.sumPrimeFactorsNaive({ from: 1, to: 10_000 }), 31985)
+    assert.strictEqual(PrimeFactors.sumPrimeFactors({ from: 12, to: 12 }), 3)
+    assert.strictEqual(
+      PrimeFactors.sumPrimeFactors({ from: 1, to: 4999 }) +
+        PrimeFactors.sumPrimeFactorsNaive({ from: 5000, to: 10_000 }),
+      31985
+    )
   })
 })

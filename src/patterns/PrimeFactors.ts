@@ -96,9 +96,30 @@ export const sequential = (f: (n: number) => number, n: number): number => {
  */
 export class Range extends Schema.TaggedClass<Range>()("PrimeFactors/Range", { from: Schema.Int, to: Schema.Int }) {}
 
-const sumRange = (f: (n: number) => number, range: Range): number => {
+/**
+ * The sum of numPrimeFactors over a range (inclusive), in this thread: the body of `primesRange`,
+ * also what the benchmark's Piscina worker and sequential row run, so that all of them run one loop.
+ *
+ * @example
+ * ```ts
+ * import { PrimeFactors } from "cloud-effect"
+ * PrimeFactors.sumPrimeFactors({ from: 1, to: 10 }) // 15
+ * ```
+ * @since 0.1.0
+ */
+export const sumPrimeFactors = (range: { readonly from: number; readonly to: number }): number => {
   let sum = 0
-  for (let i = range.from; i <= range.to; i++) sum += f(i)
+  for (let i = range.from, to = range.to; i <= to; i++) sum += numPrimeFactors(i)
+  return sum
+}
+
+/**
+ * The sum of numPrimeFactorsNaive over a range (inclusive), in this thread: the body of `naiveRange`.
+ * @since 0.1.0
+ */
+export const sumPrimeFactorsNaive = (range: { readonly from: number; readonly to: number }): number => {
+  let sum = 0
+  for (let i = range.from, to = range.to; i <= to; i++) sum += numPrimeFactorsNaive(i)
   return sum
 }
 
@@ -118,17 +139,13 @@ export const naive = Task.sync("cloud-effect/PrimeFactors/naive", Schema.Int, Sc
  * Task: the sum of numPrimeFactors over a range (the `primes` variant).
  * @since 0.1.0
  */
-export const primesRange = Task.sync("cloud-effect/PrimeFactors/primesRange", Range, Schema.Int, (r) =>
-  sumRange(numPrimeFactors, r)
-)
+export const primesRange = Task.sync("cloud-effect/PrimeFactors/primesRange", Range, Schema.Int, sumPrimeFactors)
 
 /**
  * Task: the sum of numPrimeFactors over a range (the `naive` variant).
  * @since 0.1.0
  */
-export const naiveRange = Task.sync("cloud-effect/PrimeFactors/naiveRange", Range, Schema.Int, (r) =>
-  sumRange(numPrimeFactorsNaive, r)
-)
+export const naiveRange = Task.sync("cloud-effect/PrimeFactors/naiveRange", Range, Schema.Int, sumPrimeFactorsNaive)
 
 /**
  * All the workload's tasks, for a `RemoteTable`.
