@@ -6,15 +6,17 @@
  * 1. the job of the blog post: the sum of numPrimeFactors over 1..N, for both variants of the
  *    workload (`naive` and `primes`, see `src/patterns/PrimeFactors.ts`), N chosen so that the
  *    sequential sum takes about 5 s on the 2-core benchmark machine. Rows: the sequential sum (one
- *    fresh thread running the range tasks' own loop, `PrimeFactors.sumPrimeFactors`, as Piscina's do), each pattern on `Backend.workerThreads(2)`, Piscina with 2 threads at a few task
+ *    fresh thread running the range tasks' own function on 1..N, as Piscina's threads do on
+ *    ranges), each pattern on `Backend.workerThreads(2)`, Piscina with 2 threads at a few task
  *    sizes, and the three patterns again on 2 slave OS processes over TCP (`cloud-effect slave`,
- *    fresh processes per row). The patterns get the same work items: `RANGES` consecutive ranges of N / `RANGES`
- *    numbers (`primesRange` / `naiveRange`), so that each item is worth milliseconds of work and the
- *    per-item cost of the master (one process per item for master-slave) is small against it;
- *    work-stealing is also run on `FINE_RANGES` ranges and on per-number items (`naive` /
- *    `primes`), which its adaptive batching makes cheap. Every row runs on fresh threads (or processes), so each slave grows its own prime table during
- *    the job, as the `primes` bound assumes; thread start-up is excluded from the timings and
- *    reported on its own. Every sum is checked against the sequential one.
+ *    fresh processes per row). The patterns get the same work items: `RANGES` consecutive ranges of
+ *    N / `RANGES` numbers (`primesRange` / `naiveRange`), so that each item is worth milliseconds of
+ *    work and the per-item cost of the master (one process per item for master-slave) is small
+ *    against it; work-stealing is also run on `FINE_RANGES` ranges and on per-number items
+ *    (`naive` / `primes`), which its adaptive batching makes cheap. Every row runs on fresh threads
+ *    (or processes), so each slave grows its own prime table during the job, as the `primes` bound
+ *    assumes; thread start-up is excluded from the timings and reported on its own. Every sum is
+ *    checked against the sequential one.
  * 2. a fine-grained job: a trivial task (n -> n) over 1..N, lazily (`PrimeFactors.range`): items per
  *    second per pattern, and the master's memory while it runs (sampled in the main thread), which
  *    must not grow with N (it is bounded by the window / prefetch, not by the number of items).
@@ -291,16 +293,16 @@ const piscinaPool = async (threads: number, variant?: Variant): Promise<Piscina<
 }
 
 /**
- * The sequential sum in one fresh thread, warmed up as the pools' threads are (so the one long call
- * runs the loop V8 has already compiled to its top tier, not code compiled in the middle of the
- * loop); the time is the thread's
+ * The sequential sum in one fresh thread, warmed up as the pools' threads are, as one range job
+ * 1..n (the warm-up's object shape, so the one long call runs the code V8 compiled during the
+ * warm-up); the time is the thread's
  */
 const sequential = async (variant: Variant, n: number): Promise<{ readonly sum: number } & Measured> => {
   const pool = await piscinaPool(1, variant)
   try {
     settle()
     const stop = clock()
-    const done = await pool.run({ _tag: "sequential", variant, n })
+    const done = await pool.run({ _tag: "range", variant, from: 1, to: n })
     const { cores, master } = stop()
     return { sum: done.sum, ms: done.ms, cores, master }
   } finally {
@@ -331,7 +333,9 @@ const contended = async (variant: Variant, n: number): Promise<number> => {
   const pool = await piscinaPool(SLAVES, variant)
   try {
     settle()
-    const all = await Promise.all(Array.from({ length: SLAVES }, () => pool.run({ _tag: "sequential", variant, n })))
+    const all = await Promise.all(
+      Array.from({ length: SLAVES }, () => pool.run({ _tag: "range", variant, from: 1, to: n }))
+    )
     return all.reduce((t, d) => t + d.ms, 0) / all.length
   } finally {
     await pool.destroy()

@@ -97,8 +97,7 @@ export const sequential = (f: (n: number) => number, n: number): number => {
 export class Range extends Schema.TaggedClass<Range>()("PrimeFactors/Range", { from: Schema.Int, to: Schema.Int }) {}
 
 /**
- * The sum of numPrimeFactors over a range (inclusive), in this thread: the body of `primesRange`,
- * also what the benchmark's Piscina worker and sequential row run, so that all of them run one loop.
+ * The sum of numPrimeFactors over a range (inclusive), in this thread: the body of `primesRange`.
  *
  * @example
  * ```ts
