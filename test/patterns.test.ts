@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type Cause, Effect, Exit, Layer, Metric, Option, Queue, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Layer, Metric, Option, Queue, Schema, Stream } from "effect"
 import { MasterSlave, Node, PrimeFactors, Remote, Task, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
 import { runOn } from "./helpers.ts"
 
@@ -171,6 +171,27 @@ describe("patterns: sum of numPrimeFactors", () => {
           run({ task: badOutput, inputs: inputs.filter((n) => n !== 7), nodes, reduce: PrimeFactors.sum })
         )
         assert.strictEqual(sum, 4950 - 7, "the same slaves' nodes serve a job without the bad item")
+        yield* assertNoneLeft([master, ...slaves])
+      }).pipe(Effect.provide(env))
+    )
+  }
+
+  for (const [name, run] of runs) {
+    it.effect(`${name}: an input its schema refuses fails the job with InvalidInput naming it, not a defect`, () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const nodes = slaves.map((s) => s.nodeId)
+        // 2.5 is not an Int: it cannot be encoded for a slave, on any try
+        const inputs = [...PrimeFactors.range(1, 600), 2.5, ...PrimeFactors.range(601, 1000)]
+        const exit = yield* runOn(master)(
+          run({ task: PrimeFactors.primes, inputs, nodes, reduce: PrimeFactors.sum })
+        ).pipe(Effect.exit)
+        assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), "a typed failure, not a defect")
+        const failed = failureOf(exit) as unknown as WorkStealing.InvalidInput | undefined
+        assert.strictEqual(failed?._tag, "InvalidInput", `the job failed with ${failed?._tag}`)
+        assert.strictEqual(failed?.index, 600, "its position in the inputs")
+        assert.strictEqual(failed?.input, "2.5")
+        assert.include(failed?.error ?? "", "integer")
         yield* assertNoneLeft([master, ...slaves])
       }).pipe(Effect.provide(env))
     )

@@ -43,6 +43,17 @@ describe("WorkPool", () => {
     )
   )
 
+  it.effect("an input that does not encode fails its job with InvalidInput; the pool serves the next job", () =>
+    onStealingPool((pool) =>
+      Effect.gen(function* () {
+        const bad = yield* pool.map(PrimeFactors.primes, [4, 2.5, 9]).pipe(Effect.flip)
+        assert.strictEqual(bad._tag, "InvalidInput")
+        assert.strictEqual(bad._tag === "InvalidInput" ? bad.index : -1, 1)
+        assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum), 239)
+      })
+    )
+  )
+
   for (const strategy of ["workStealing", "workPushing"] as const) {
     it.live(`${strategy}: a job that ends before its slaves' spawns are answered keeps them for the next`, () =>
       Effect.gen(function* () {

@@ -26,10 +26,10 @@ import {
   type Strategy,
   streamJob
 } from "../internal/patterns/master.ts"
-import { NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
+import { InvalidInput, NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
 import type * as Process from "../Process.ts"
 
-export { type Job, NoSlavesLeft, type PatternError, type Progress, type Reducer, TaskFailed }
+export { InvalidInput, type Job, NoSlavesLeft, type PatternError, type Progress, type Reducer, TaskFailed }
 
 /**
  * Options of master-slave.

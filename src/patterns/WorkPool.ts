@@ -36,7 +36,7 @@ import { DiedReason } from "../Notification.ts"
 import { ProcessId } from "../ProcessId.ts"
 import type { Task } from "../Task.ts"
 
-export { NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
+export { InvalidInput, NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
 export type { Progress, Reducer }
 
 /**

@@ -21,7 +21,16 @@ import * as Remote from "../../Remote.ts"
 import type { Task } from "../../Task.ts"
 import { DidSpawn, SpawnFailed } from "../closure.ts"
 import { withState } from "../context.ts"
-import { NoSlavesLeft, NoWork, Request, Results, TaskFailed, Work } from "./messages.ts"
+import {
+  InvalidInput,
+  NoSlavesLeft,
+  NoWork,
+  type PatternError,
+  Request,
+  Results,
+  TaskFailed,
+  Work
+} from "./messages.ts"
 import { ItemEnv, itemClosure, PushEnv, pushClosure, StealEnv, stealClosure } from "./slaves.ts"
 
 /** How outputs are folded into one result. */
@@ -231,7 +240,7 @@ export const runJob = <I, O, E, R>(
   strategy: Strategy,
   onOutputs: (outputs: ReadonlyArray<O>, indices: ReadonlyArray<number>) => Effect.Effect<void>,
   pool?: Pool
-): Effect.Effect<void, TaskFailed | NoSlavesLeft | E, R | Process.Process> =>
+): Effect.Effect<void, PatternError | E, R | Process.Process> =>
   Effect.scoped(
     Effect.gen(function* () {
       const task = job.task
@@ -330,14 +339,37 @@ export const runJob = <I, O, E, R>(
           slave.items -= batch.items.length
         }
       }
-      const encodeInputs = (items: ReadonlyArray<Item<I>>) => task.task.encodeInputs(items.map((item) => item.input))
-      const sendBatch = (slave: Slave, items: ReadonlyArray<Item<I>>) => {
-        const batch = openBatch(items, slave)
-        return Process.send(
-          slave.pid,
-          new Work({ job: jobId, task: task.name, batch: batch.id, inputs: encodeInputs(items) })
-        )
+      /**
+       * The inputs of `items`, encoded as one array. An input its schema refuses fails the job with
+       * `InvalidInput` naming it (found by encoding the inputs one by one): no try could succeed.
+       */
+      const encodeInputs = (items: ReadonlyArray<Item<I>>): Effect.Effect<Uint8Array, InvalidInput> => {
+        try {
+          return Effect.succeed(task.task.encodeInputs(items.map((item) => item.input)))
+        } catch (error) {
+          for (const item of items) {
+            try {
+              task.task.encodeInputs([item.input])
+            } catch (itemError) {
+              const reason = itemError instanceof Error ? itemError.message : String(itemError)
+              return Effect.fail(
+                new InvalidInput({
+                  task: task.name,
+                  index: item.index,
+                  input: describeInput(item.input),
+                  error: reason.split("\n")[0] ?? reason
+                })
+              )
+            }
+          }
+          return Effect.die(error)
+        }
       }
+      const sendBatch = (slave: Slave, items: ReadonlyArray<Item<I>>) =>
+        Effect.flatMap(encodeInputs(items), (inputs) => {
+          const batch = openBatch(items, slave)
+          return Process.send(slave.pid, new Work({ job: jobId, task: task.name, batch: batch.id, inputs }))
+        })
 
       /** an item (out of a closed batch) goes back to the queue, or fails the job once it used all its tries */
       const requeue = (item: Item<I>, error: string): Effect.Effect<void, TaskFailed> => {
@@ -609,12 +641,11 @@ export const runJob = <I, O, E, R>(
             for (const candidate of nodes) {
               if ((load.get(candidate.address) ?? 0) < (load.get(node.address) ?? 0)) node = candidate
             }
+            const input = yield* encodeInputs(items)
             const batch = openBatch(items, undefined)
             const ref = yield* Remote.spawnAsync(
               node,
-              itemClosure(
-                new ItemEnv({ master: me, job: jobId, task: task.name, batch: batch.id, input: encodeInputs(items) })
-              )
+              itemClosure(new ItemEnv({ master: me, job: jobId, task: task.name, batch: batch.id, input }))
             )
             pendingSpawns.set(ref.id, { node, batch })
           }
@@ -746,7 +777,7 @@ export const reduceJob = <I, O, A, E, R>(
   strategy: Strategy,
   reducer: Reducer<O, A>,
   pool?: Pool
-): Effect.Effect<A, TaskFailed | NoSlavesLeft | E, R | Process.Process> =>
+): Effect.Effect<A, PatternError | E, R | Process.Process> =>
   Effect.suspend(() => {
     let acc = reducer.initial
     return Effect.as(
@@ -770,10 +801,10 @@ export const streamJob = <I, O, E, R, R2 = Process.Process>(
   pool?: Pool,
   wrap: <A, E2>(effect: Effect.Effect<A, E2, R | Process.Process>) => Effect.Effect<A, E2, R | R2> = (effect) =>
     effect as never
-): Stream.Stream<O, TaskFailed | NoSlavesLeft | E, R | R2> =>
+): Stream.Stream<O, PatternError | E, R | R2> =>
   Stream.unwrap(
     Effect.gen(function* () {
-      const queue = yield* Queue.bounded<O, TaskFailed | NoSlavesLeft | E | Cause.Done>(1024)
+      const queue = yield* Queue.bounded<O, PatternError | E | Cause.Done>(1024)
       yield* Effect.forkScoped(
         wrap(runJob(job, strategy, (outputs) => Effect.asVoid(Queue.offerAll(queue, outputs)), pool)).pipe(
           Effect.matchCauseEffect({

@@ -76,5 +76,21 @@ export class NoSlavesLeft extends Schema.TaggedError<NoSlavesLeft>()("NoSlavesLe
   }
 }
 
+/**
+ * An input its task's schema refuses (it cannot be encoded for a slave): the job fails at once, since
+ * no try could succeed. `index` is its position in the job's inputs.
+ * @since 0.1.0
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  task: Schema.String,
+  index: Schema.Int,
+  input: Schema.String,
+  error: Schema.String
+}) {
+  override get message(): string {
+    return `task ${this.task}: input #${this.index} (${this.input}) does not encode: ${this.error}`
+  }
+}
+
 /** @since 0.1.0 */
-export type PatternError = TaskFailed | NoSlavesLeft
+export type PatternError = TaskFailed | NoSlavesLeft | InvalidInput
