@@ -197,6 +197,39 @@ describe("patterns: sum of numPrimeFactors", () => {
     )
   }
 
+  it.effect("options that make no sense fail the job with InvalidOptions before it starts anything", () =>
+    Effect.gen(function* () {
+      const { master, slaves } = yield* cluster(2)
+      const nodes = slaves.map((s) => s.nodeId)
+      // (an array: a generator would be used up by the first job that runs)
+      const job = {
+        task: PrimeFactors.primes,
+        inputs: [...PrimeFactors.range(1, 100)],
+        nodes,
+        reduce: PrimeFactors.sum
+      }
+      const cases = [
+        ["retries", Number.NaN, WorkStealing.run({ ...job, retries: Number.NaN })],
+        ["retries", -1, MasterSlave.run({ ...job, retries: -1 })],
+        ["batch", 1.5, WorkStealing.run({ ...job, batch: 1.5 })],
+        ["targetMillis", 0, WorkStealing.run({ ...job, targetMillis: 0 })],
+        ["window", 0, WorkPushing.run({ ...job, window: 0 })],
+        ["window", Number.POSITIVE_INFINITY, WorkPushing.run({ ...job, window: Number.POSITIVE_INFINITY })],
+        ["concurrency", 0, MasterSlave.run({ ...job, concurrency: 0 })]
+      ] as const
+      for (const [option, value, run] of cases) {
+        const error = yield* runOn(master)(run).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "InvalidOptions", `${option} ${value}`)
+        assert.deepInclude(error, { option, value: String(value) })
+        yield* assertNoneLeft([master, ...slaves])
+      }
+      // the defaults and the smallest sensible values run
+      assert.strictEqual(yield* runOn(master)(WorkPushing.run({ ...job, window: 1, retries: 0 })), 239)
+      assert.strictEqual(yield* runOn(master)(MasterSlave.run({ ...job, concurrency: 1 })), 239)
+      assert.strictEqual(yield* runOn(master)(WorkStealing.run({ ...job, batch: 0, targetMillis: 0.5 })), 239)
+    }).pipe(Effect.provide(env))
+  )
+
   for (const [name, stream] of [
     ["master-slave", MasterSlave.stream],
     ["work-pushing", WorkPushing.stream],

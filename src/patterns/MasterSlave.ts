@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import type { Effect, Stream } from "effect"
+import type { PatternError } from "../internal/patterns/errors.ts"
 import {
   type Job,
   type Progress,
@@ -26,10 +27,10 @@ import {
   type Strategy,
   streamJob
 } from "../internal/patterns/master.ts"
-import { InvalidInput, NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
 import type * as Process from "../Process.ts"
 
-export { InvalidInput, type Job, NoSlavesLeft, type PatternError, type Progress, type Reducer, TaskFailed }
+export * from "../internal/patterns/errors.ts"
+export type { Job, Progress, Reducer }
 
 /**
  * Options of master-slave.
@@ -42,7 +43,7 @@ export interface Options {
 
 const strategy = (options: Options & { readonly nodes: ReadonlyArray<unknown> }): Strategy => ({
   _tag: "masterSlave",
-  concurrency: Math.max(1, options.concurrency ?? 2 * options.nodes.length)
+  concurrency: options.concurrency ?? Math.max(1, 2 * options.nodes.length)
 })
 
 /**

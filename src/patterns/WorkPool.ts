@@ -19,6 +19,7 @@
 import { Context, Effect, Fiber, Layer, PubSub, Schema, Semaphore, Stream } from "effect"
 import { CurrentNode, CurrentProcess } from "../internal/context.ts"
 import type { LocalNode } from "../internal/node.ts"
+import type { PatternError } from "../internal/patterns/errors.ts"
 import {
   defaultTargetMillis,
   makePool,
@@ -29,14 +30,13 @@ import {
   type Strategy,
   streamJob
 } from "../internal/patterns/master.ts"
-import type { PatternError } from "../internal/patterns/messages.ts"
 import { start } from "../internal/spawn.ts"
 import type { NodeId } from "../NodeId.ts"
 import { DiedReason } from "../Notification.ts"
 import { ProcessId } from "../ProcessId.ts"
 import type { Task } from "../Task.ts"
 
-export { InvalidInput, NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
+export * from "../internal/patterns/errors.ts"
 export type { Progress, Reducer }
 
 /**
@@ -120,9 +120,9 @@ const strategyOf = (options: Options): Strategy => {
         targetMillis: options.targetMillis ?? defaultTargetMillis
       }
     case "workPushing":
-      return { _tag: "push", window: Math.max(1, options.window ?? 2) }
+      return { _tag: "push", window: options.window ?? 2 }
     case "masterSlave":
-      return { _tag: "masterSlave", concurrency: Math.max(1, options.concurrency ?? 2 * options.nodes.length) }
+      return { _tag: "masterSlave", concurrency: options.concurrency ?? Math.max(1, 2 * options.nodes.length) }
   }
 }
 

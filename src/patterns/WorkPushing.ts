@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import type { Effect, Stream } from "effect"
+import type { PatternError } from "../internal/patterns/errors.ts"
 import {
   type Job,
   type Progress,
@@ -26,10 +27,10 @@ import {
   type Strategy,
   streamJob
 } from "../internal/patterns/master.ts"
-import { InvalidInput, NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
 import type * as Process from "../Process.ts"
 
-export { InvalidInput, type Job, NoSlavesLeft, type PatternError, type Progress, type Reducer, TaskFailed }
+export * from "../internal/patterns/errors.ts"
+export type { Job, Progress, Reducer }
 
 /**
  * Options of work-pushing.
@@ -40,7 +41,7 @@ export interface Options {
   readonly window?: number | undefined
 }
 
-const strategy = (options: Options): Strategy => ({ _tag: "push", window: Math.max(1, options.window ?? 2) })
+const strategy = (options: Options): Strategy => ({ _tag: "push", window: options.window ?? 2 })
 
 /**
  * Run the task on every input and fold the outputs.

@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import type { Effect, Stream } from "effect"
+import type { PatternError } from "../internal/patterns/errors.ts"
 import {
   defaultTargetMillis,
   type Job,
@@ -28,10 +29,10 @@ import {
   type Strategy,
   streamJob
 } from "../internal/patterns/master.ts"
-import { InvalidInput, NoSlavesLeft, type PatternError, TaskFailed } from "../internal/patterns/messages.ts"
 import type * as Process from "../Process.ts"
 
-export { InvalidInput, type Job, NoSlavesLeft, type PatternError, type Progress, type Reducer, TaskFailed }
+export * from "../internal/patterns/errors.ts"
+export type { Job, Progress, Reducer }
 
 /**
  * Options of work-stealing.

@@ -21,16 +21,8 @@ import * as Remote from "../../Remote.ts"
 import type { Task } from "../../Task.ts"
 import { DidSpawn, SpawnFailed } from "../closure.ts"
 import { withState } from "../context.ts"
-import {
-  InvalidInput,
-  NoSlavesLeft,
-  NoWork,
-  type PatternError,
-  Request,
-  Results,
-  TaskFailed,
-  Work
-} from "./messages.ts"
+import { InvalidInput, InvalidOptions, NoSlavesLeft, type PatternError, TaskFailed } from "./errors.ts"
+import { NoWork, Request, Results, Work } from "./messages.ts"
 import { ItemEnv, itemClosure, PushEnv, pushClosure, StealEnv, stealClosure } from "./slaves.ts"
 
 /** How outputs are folded into one result. */
@@ -231,9 +223,36 @@ const describeInput = (input: unknown): string => {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s
 }
 
+/** the first option that makes no sense, if any */
+const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | undefined => {
+  const check = (option: string, value: number, ok: boolean, expected: string) =>
+    ok ? undefined : new InvalidOptions({ option, value: String(value), expected })
+  const atLeast = (option: string, value: number, min: number) =>
+    check(option, value, Number.isSafeInteger(value) && value >= min, `an integer >= ${min}`)
+  const first = atLeast("retries", retries, 0)
+  if (first !== undefined) return first
+  switch (strategy._tag) {
+    case "steal":
+      return (
+        atLeast("batch", strategy.batch, 0) ??
+        check(
+          "targetMillis",
+          strategy.targetMillis,
+          Number.isFinite(strategy.targetMillis) && strategy.targetMillis > 0,
+          "a number of milliseconds > 0"
+        )
+      )
+    case "push":
+      return atLeast("window", strategy.window, 1)
+    case "masterSlave":
+      return atLeast("concurrency", strategy.concurrency, 1)
+  }
+}
+
 /**
  * Run a job with a strategy; the outputs are given to `onOutputs` a batch at a time (in completion
- * order), with their items' positions in the inputs.
+ * order), with their items' positions in the inputs. Options that make no sense fail it with
+ * `InvalidOptions` before it starts anything.
  */
 export const runJob = <I, O, E, R>(
   job: Job<I, O, E, R>,
@@ -245,6 +264,8 @@ export const runJob = <I, O, E, R>(
     Effect.gen(function* () {
       const task = job.task
       const retries = job.retries ?? 3
+      const invalid = invalidOption(retries, strategy)
+      if (invalid !== undefined) return yield* invalid
       const metrics = jobMetrics(task.name)
       const me = yield* Process.self
       const jobId = pool?.job ?? Math.floor(Math.random() * 0x7fffffff)

@@ -1,5 +1,5 @@
 /**
- * The messages between a pattern's master and its slaves, and the pattern errors.
+ * The messages between a pattern's master and its slaves.
  * @internal
  */
 import { Schema } from "effect"
@@ -46,51 +46,3 @@ export class Results extends Schema.TaggedClass<Results>()("cloud-effect/Results
   /** work-stealing: the results also ask for a next batch of up to this many items (0: no) */
   next: Schema.Int
 }) {}
-
-/**
- * An item failed on every try (or its slave died on every try).
- * @since 0.1.0
- */
-export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
-  task: Schema.String,
-  item: Schema.Int,
-  input: Schema.String,
-  attempts: Schema.Int,
-  error: Schema.String
-}) {
-  override get message(): string {
-    return `task ${this.task} failed on item #${this.item} (${this.input}) after ${this.attempts} attempts: ${this.error}`
-  }
-}
-
-/**
- * Every slave is gone (dead, or its node unreachable) while work remains.
- * @since 0.1.0
- */
-export class NoSlavesLeft extends Schema.TaggedError<NoSlavesLeft>()("NoSlavesLeft", {
-  task: Schema.String,
-  pending: Schema.Int
-}) {
-  override get message(): string {
-    return `no slave is left to run task ${this.task} (${this.pending} items unfinished)`
-  }
-}
-
-/**
- * An input its task's schema refuses (it cannot be encoded for a slave): the job fails at once, since
- * no try could succeed. `index` is its position in the job's inputs.
- * @since 0.1.0
- */
-export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
-  task: Schema.String,
-  index: Schema.Int,
-  input: Schema.String,
-  error: Schema.String
-}) {
-  override get message(): string {
-    return `task ${this.task}: input #${this.index} (${this.input}) does not encode: ${this.error}`
-  }
-}
-
-/** @since 0.1.0 */
-export type PatternError = TaskFailed | NoSlavesLeft | InvalidInput

@@ -1,0 +1,68 @@
+/**
+ * The typed errors of the patterns (each pattern module and \`WorkPool\` re-exports them).
+ * @internal
+ */
+import { Schema } from "effect"
+
+/**
+ * An item failed on every try (or its slave died on every try).
+ * @since 0.1.0
+ */
+export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
+  task: Schema.String,
+  item: Schema.Int,
+  input: Schema.String,
+  attempts: Schema.Int,
+  error: Schema.String
+}) {
+  override get message(): string {
+    return `task ${this.task} failed on item #${this.item} (${this.input}) after ${this.attempts} attempts: ${this.error}`
+  }
+}
+
+/**
+ * Every slave is gone (dead, or its node unreachable) while work remains.
+ * @since 0.1.0
+ */
+export class NoSlavesLeft extends Schema.TaggedError<NoSlavesLeft>()("NoSlavesLeft", {
+  task: Schema.String,
+  pending: Schema.Int
+}) {
+  override get message(): string {
+    return `no slave is left to run task ${this.task} (${this.pending} items unfinished)`
+  }
+}
+
+/**
+ * An input its task's schema refuses (it cannot be encoded for a slave): the job fails at once, since
+ * no try could succeed. `index` is its position in the job's inputs.
+ * @since 0.1.0
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  task: Schema.String,
+  index: Schema.Int,
+  input: Schema.String,
+  error: Schema.String
+}) {
+  override get message(): string {
+    return `task ${this.task}: input #${this.index} (${this.input}) does not encode: ${this.error}`
+  }
+}
+
+/**
+ * An option of the pattern (or pool) that makes no sense, e.g. a `window` of 0 or `retries` of NaN:
+ * the job fails before it starts anything.
+ * @since 0.1.0
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  option: Schema.String,
+  value: Schema.String,
+  expected: Schema.String
+}) {
+  override get message(): string {
+    return `option ${this.option} is ${this.value}: expected ${this.expected}`
+  }
+}
+
+/** @since 0.1.0 */
+export type PatternError = TaskFailed | NoSlavesLeft | InvalidInput | InvalidOptions
