@@ -232,6 +232,9 @@ export const tcpSlave = (
   Layer.effect(
     Node.Node,
     Effect.gen(function* () {
+      if (options.master !== undefined && parseAddress(options.master) === undefined) {
+        return yield* new BackendError({ address: options.master, reason: "not a tcp://host:port address" })
+      }
       const node = yield* tcpNode(options)
       if (options.master !== undefined) {
         const master = NodeId.make(options.master)

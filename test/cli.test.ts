@@ -47,7 +47,7 @@ const slaveWith = (args: ReadonlyArray<string>) =>
       let out = ""
       child.stdout.on("data", (d) => {
         out += d
-        const m = /listening on (tcp:\/\/[0-9.]+:\d+)/.exec(out)
+        const m = /listening on (tcp:\/\/[^\s]+:\d+)/.exec(out)
         if (m) resume(Effect.succeed({ child, address: m[1]! }))
       })
       child.on("exit", (code) => resume(Effect.fail(new Error(`the slave exited early (${code}): ${out}`))))
@@ -186,6 +186,27 @@ describe("cloud-effect over TCP, separate OS processes", () => {
         )
         assert.strictEqual(badN.stderr.trim().split("\n").length, 1, "one line on stderr")
 
+        const badChunk = yield* command(["demo", "-n", "100", "--chunk", "0"])
+        assert.strictEqual(badChunk.code, 1)
+        assert.match(badChunk.stderr.trim(), /^cloud-effect: .*--chunk must be at least 1 \(got 0\)/)
+
+        const badMaster = yield* command([
+          "slave",
+          "--listen",
+          "127.0.0.1:0",
+          "--master",
+          "garbage",
+          "--cookie",
+          cookie
+        ])
+        assert.strictEqual(badMaster.code, 1, "a slave with a --master it cannot parse stops at once")
+        assert.include(badMaster.stderr, "not a tcp://host:port address")
+
+        // checked before anything listens: a node at 0.0.0.0 would give peers an address they cannot use
+        const everywhere = yield* command(["slave", "--listen", "0.0.0.0:0", "--cookie", cookie])
+        assert.strictEqual(everywhere.code, 1)
+        assert.include(everywhere.stderr, "give advertiseHost")
+
         const badPattern = yield* command(["master", "--slaves", address, "--pattern", "bogus", "--cookie", cookie])
         assert.strictEqual(badPattern.code, 1)
         assert.match(badPattern.stderr.trim(), /^cloud-effect: .*"bogus"/)
@@ -200,7 +221,14 @@ describe("cloud-effect over TCP, separate OS processes", () => {
       Effect.gen(function* () {
         const master = yield* waitingMaster(["--wait-slaves", "2", "--wait-timeout", "30", "-n", "10000", "--json"])
         yield* slaveWith(["--master", master.address])
-        yield* slaveWith(["--master", master.address])
+        // HOST:PORT as --slaves takes it; the slave gives the master the address it is told to advertise
+        const advertised = yield* slaveWith([
+          "--master",
+          master.address.replace("tcp://", ""),
+          "--advertise",
+          "localhost"
+        ])
+        assert.match(advertised.address, /^tcp:\/\/localhost:\d+$/)
         const run = yield* Effect.promise(() => master.run)
         assert.strictEqual(run.code, 0, run.stderr)
         const out = JSON.parse(run.stdout)

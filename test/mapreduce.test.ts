@@ -45,6 +45,40 @@ describe("map-reduce", () => {
     { arbitrary: { runs: 25, size: 60 } }
   )
 
+  it.effect("options that make no sense fail with InvalidOptions (k-means and map-reduce), before anything runs", () =>
+    Effect.gen(function* () {
+      const { master, nodes } = yield* cluster
+      const points = KMeans.randomPoints(100, 7)
+      const invalid = [
+        [0, {}, "k"],
+        [101, {}, "k"],
+        [Number.NaN, {}, "k"],
+        [3, { slice: 0 }, "slice"],
+        [3, { maxIterations: 0 }, "maxIterations"]
+      ] as const
+      for (const [k, options, option] of invalid) {
+        // local: thrown (before this fix, slice 0 ran out of memory)
+        assert.throws(() => KMeans.local(points, k, options), `option ${option} is`)
+      }
+      yield* Effect.gen(function* () {
+        const pool = yield* WorkPool.WorkPool
+        for (const [k, options, option] of invalid) {
+          const error = yield* Node.runProcess(KMeans.distributed(pool, nodes, points, k, options)).pipe(Effect.flip)
+          assert.strictEqual(error._tag, "InvalidOptions")
+          assert.strictEqual(error._tag === "InvalidOptions" ? error.option : "", option)
+        }
+        const error = yield* MapReduce.distributedMapReduce(pool, countTask, spec.reduce, [[1, 2] as const], {
+          chunk: 0
+        }).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "InvalidOptions")
+      }).pipe(
+        Effect.provide(WorkPool.layer({ strategy: "workStealing", nodes })),
+        Effect.provideService(Node.Node, master)
+      )
+      assert.strictEqual(KMeans.local(points, 100, { slice: 1, maxIterations: 1 }).iterations.length, 1)
+    }).pipe(Effect.provide(env))
+  )
+
   it.effect("k-means: 50,000 points, the distributed run equals the local one iteration by iteration", () =>
     Effect.gen(function* () {
       const { master, nodes } = yield* cluster

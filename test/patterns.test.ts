@@ -197,6 +197,25 @@ describe("patterns: sum of numPrimeFactors", () => {
     )
   }
 
+  it("the workload refuses arguments it would never finish with", () => {
+    assert.throws(() => PrimeFactors.ranges(1, 10, 0), RangeError)
+    assert.throws(() => PrimeFactors.ranges(1, 10, -2), RangeError)
+    assert.throws(() => PrimeFactors.ranges(1, 10, 2.5), RangeError)
+    for (const n of [2.5, Number.POSITIVE_INFINITY, Number.NaN]) {
+      assert.throws(() => PrimeFactors.numPrimeFactors(n), RangeError)
+      assert.throws(() => PrimeFactors.numPrimeFactorsNaive(n), RangeError)
+    }
+    assert.deepStrictEqual(
+      [...PrimeFactors.ranges(1, 5, 2)].map((r) => [r.from, r.to]),
+      [
+        [1, 2],
+        [3, 4],
+        [5, 5]
+      ]
+    )
+    assert.strictEqual(PrimeFactors.numPrimeFactors(0), 0)
+  })
+
   it.effect("options that make no sense fail the job with InvalidOptions before it starts anything", () =>
     Effect.gen(function* () {
       const { master, slaves } = yield* cluster(2)

@@ -442,6 +442,33 @@ describe("TCP transport: endpoints", () => {
     }).pipe(Effect.provide(Layer.merge(tcp(), captureLogs(logs))))
   })
 
+  it.effect("options that make no sense are a TransportError when binding, before anything listens", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [Partial<TcpOptions>, string]> = [
+        [{ port: -1 }, "port -1"],
+        [{ port: 1.5 }, "port 1.5"],
+        [{ port: 70_000 }, "port 70000"],
+        [{ host: "0.0.0.0" }, "give advertiseHost"],
+        [{ host: "" }, "give advertiseHost"],
+        [{ advertiseHost: "" }, "cannot be given to peers"],
+        [{ cookie: "" }, "the cookie is empty"],
+        [{ maxFrameSize: Number.NaN }, "maxFrameSize NaN"],
+        [{ maxFrameSize: 0 }, "maxFrameSize 0"],
+        [{ heartbeatInterval: 0 }, "heartbeatInterval 0"],
+        [{ heartbeatTimeout: Number.NaN }, "heartbeatTimeout NaN"],
+        [{ heartbeatTimeout: "200 millis" }, "must be above heartbeatInterval"],
+        [{ connectTimeout: "soon" as never }, "connectTimeout soon"]
+      ]
+      for (const [options, reason] of cases) {
+        const error = yield* Effect.flip(
+          Effect.flatMap(Transport.Transport, (t) => t.bind({}, () => {})).pipe(Effect.provide(tcp(options)))
+        )
+        assert.strictEqual(error._tag, "TransportError", JSON.stringify(options))
+        assert.include(error.reason, reason)
+      }
+    }).pipe(Effect.scoped)
+  )
+
   it.live("listening on a port in use fails with a TransportError", () =>
     Effect.gen(function* () {
       const transport = yield* Transport.Transport

@@ -23,6 +23,9 @@ export const parseListen = (listen: string): Effect.Effect<{ host: string; port:
   return Effect.succeed({ host: match[1] ?? match[2]!, port })
 }
 
+/** `HOST:PORT` or `tcp://HOST:PORT` → `tcp://HOST:PORT` */
+export const tcpAddress = (address: string): string => (address.startsWith("tcp://") ? address : `tcp://${address}`)
+
 /** the table of a slave or master: the demo's tasks, plus the `remoteTable` of a user's module */
 export const loadTable = (load: string | undefined): Effect.Effect<Layer.Layer<RemoteTable>, Backend.BackendError> =>
   Effect.gen(function* () {
@@ -62,7 +65,18 @@ export const runSlave = (options: {
       const node = yield* Node.Node
       yield* Console.log(`cloud-effect slave listening on ${node.nodeId.address}`)
       return yield* Effect.never
-    }).pipe(Effect.provide(Backend.tcpSlave({ host, port, cookie: options.cookie, table, master: options.master })))
+    }).pipe(
+      Effect.provide(
+        Backend.tcpSlave({
+          host,
+          port,
+          cookie: options.cookie,
+          table,
+          advertiseHost: options.advertise,
+          master: options.master === undefined ? undefined : tcpAddress(options.master)
+        })
+      )
+    )
   })
 
 export const runMaster = (options: {

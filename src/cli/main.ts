@@ -16,21 +16,30 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Option, References } from "effect"
 import { CliError, Command, Flag } from "effect/cli"
 import * as Backend from "../Backend.ts"
-import { runMaster, runSlave } from "./cluster.ts"
+import { runMaster, runSlave, tcpAddress } from "./cluster.ts"
 import { type Pattern, patterns, runDemo } from "./demo.ts"
 import { runKMeans } from "./kmeans.ts"
+
+/** an integer flag that must be at least `min` */
+const atLeast = (flag: Flag.Flag<number>, name: string, min: number) =>
+  flag.pipe(
+    Flag.filter(
+      (n) => n >= min,
+      (n) => `${name} must be at least ${min} (got ${n})`
+    )
+  )
 
 const demo = Command.make(
   "demo",
   {
-    n: Flag.Int("count").pipe(
-      Flag.withAlias("n"),
-      Flag.withDescription("sum numPrimeFactors over 1..n"),
-      Flag.withDefault(300_000),
-      Flag.filter(
-        (n) => n >= 1,
-        (n) => `-n must be at least 1 (got ${n})`
-      )
+    n: atLeast(
+      Flag.Int("count").pipe(
+        Flag.withAlias("n"),
+        Flag.withDescription("sum numPrimeFactors over 1..n"),
+        Flag.withDefault(300_000)
+      ),
+      "-n",
+      1
     ),
     pattern: Flag.Literals("pattern", ["all", ...patterns]).pipe(
       Flag.withDescription("which pattern to run"),
@@ -44,7 +53,11 @@ const demo = Command.make(
         (n) => `--workers must be between 1 and 64 (got ${n})`
       )
     ),
-    window: Flag.Int("window").pipe(Flag.withDescription("work-pushing: items per slave"), Flag.withDefault(2)),
+    window: atLeast(
+      Flag.Int("window").pipe(Flag.withDescription("work-pushing: items per slave"), Flag.withDefault(2)),
+      "--window",
+      1
+    ),
     prefetch: Flag.Boolean("prefetch").pipe(
       Flag.withDescription("work-stealing: ask for work ahead"),
       Flag.withDefault(true)
@@ -53,7 +66,11 @@ const demo = Command.make(
       Flag.withDescription("numPrimeFactors by primes or by every m"),
       Flag.withDefault("primes" as const)
     ),
-    chunk: Flag.Int("chunk").pipe(Flag.withDescription("numbers per item"), Flag.withDefault(1500)),
+    chunk: atLeast(
+      Flag.Int("chunk").pipe(Flag.withDescription("numbers per item"), Flag.withDefault(1500)),
+      "--chunk",
+      1
+    ),
     json: Flag.Boolean("json").pipe(Flag.withDescription("print JSON instead of a table"), Flag.withDefault(false))
   },
   (config) =>
@@ -86,7 +103,7 @@ const slave = Command.make(
     ),
     load: Flag.String("load").pipe(Flag.withDescription("a module exporting your `remoteTable`"), Flag.optional),
     master: Flag.String("master").pipe(
-      Flag.withDescription("register with this master (tcp://HOST:PORT)"),
+      Flag.withDescription("register with this master (HOST:PORT or tcp://HOST:PORT)"),
       Flag.optional
     ),
     ...cookieFlags
@@ -137,17 +154,10 @@ const master = Command.make(
       Flag.optional
     ),
     pattern: Flag.Literals("pattern", patterns).pipe(Flag.withDefault("work-stealing" as const)),
-    n: Flag.Int("count").pipe(
-      Flag.withAlias("n"),
-      Flag.withDefault(100_000),
-      Flag.filter(
-        (n) => n >= 1,
-        (n) => `-n must be at least 1 (got ${n})`
-      )
-    ),
+    n: atLeast(Flag.Int("count").pipe(Flag.withAlias("n"), Flag.withDefault(100_000)), "-n", 1),
     variant: Flag.Literals("variant", ["primes", "naive"]).pipe(Flag.withDefault("primes" as const)),
-    chunk: Flag.Int("chunk").pipe(Flag.withDefault(100)),
-    window: Flag.Int("window").pipe(Flag.withDefault(2)),
+    chunk: atLeast(Flag.Int("chunk").pipe(Flag.withDefault(100)), "--chunk", 1),
+    window: atLeast(Flag.Int("window").pipe(Flag.withDefault(2)), "--window", 1),
     prefetch: Flag.Boolean("prefetch").pipe(Flag.withDefault(true)),
     json: Flag.Boolean("json").pipe(Flag.withDefault(false)),
     ...cookieFlags
@@ -164,7 +174,7 @@ const master = Command.make(
             .split(",")
             .map((s) => s.trim())
             .filter((s) => s !== "")
-            .map((s) => (s.startsWith("tcp://") ? s : `tcp://${s}`))
+            .map(tcpAddress)
         })
       )
     )
@@ -173,13 +183,7 @@ const master = Command.make(
 const kmeans = Command.make(
   "kmeans",
   {
-    points: Flag.Int("points").pipe(
-      Flag.withDefault(50_000),
-      Flag.filter(
-        (n) => n >= 5,
-        (n) => `--points must be at least 5 (got ${n})`
-      )
-    ),
+    points: atLeast(Flag.Int("points").pipe(Flag.withDefault(50_000)), "--points", 5),
     k: Flag.Int("k").pipe(
       Flag.withDefault(5),
       Flag.filter(
@@ -187,7 +191,13 @@ const kmeans = Command.make(
         (n) => `-k must be between 1 and 64 (got ${n})`
       )
     ),
-    workers: Flag.Int("workers").pipe(Flag.withDefault(2)),
+    workers: Flag.Int("workers").pipe(
+      Flag.withDefault(2),
+      Flag.filter(
+        (n) => n >= 1 && n <= 64,
+        (n) => `--workers must be between 1 and 64 (got ${n})`
+      )
+    ),
     seed: Flag.Int("seed").pipe(Flag.withDefault(1)),
     svg: Flag.String("svg").pipe(Flag.withDescription("where to write the plot"), Flag.withDefault("kmeans.svg"))
   },

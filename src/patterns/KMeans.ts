@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { InvalidOptions } from "../internal/patterns/errors.ts"
 import type { NodeId } from "../NodeId.ts"
 import type { Process } from "../Process.ts"
 import * as Remote from "../Remote.ts"
@@ -178,6 +179,24 @@ export interface Result {
   readonly assignment: Int32Array
 }
 
+/** the first of k, `maxIterations` and `slice` that makes no sense for these points, if any */
+const invalidOption = (
+  points: Int32Array,
+  k: number,
+  options: { readonly maxIterations?: number | undefined; readonly slice?: number | undefined }
+): InvalidOptions | undefined => {
+  const count = points.length / 2
+  const check = (option: string, value: number, min: number, max: number) =>
+    Number.isSafeInteger(value) && value >= min && value <= max
+      ? undefined
+      : new InvalidOptions({ option, value: String(value), expected: `an integer from ${min} to ${max}` })
+  return (
+    check("k", k, 1, Math.max(1, count)) ??
+    check("maxIterations", options.maxIterations ?? 50, 1, Number.MAX_SAFE_INTEGER) ??
+    check("slice", options.slice ?? 2000, 1, Number.MAX_SAFE_INTEGER)
+  )
+}
+
 const initialCentres = (points: Int32Array, k: number): Array<readonly [number, number]> =>
   Array.from({ length: k }, (_, i) => [points[2 * i]!, points[2 * i + 1]!] as const)
 
@@ -212,7 +231,8 @@ const same = (a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<read
   a.every((c, i) => c[0] === b[i]![0] && c[1] === b[i]![1])
 
 /**
- * k-means in this thread, with `localMapReduce` (the specification).
+ * k-means in this thread, with `localMapReduce` (the specification). Throws `InvalidOptions` for a
+ * `k` that is not an integer from 1 to the number of points, or a `maxIterations` or `slice` below 1.
  * @since 0.1.0
  */
 export const local = (
@@ -220,6 +240,8 @@ export const local = (
   k: number,
   options: { maxIterations?: number; slice?: number } = {}
 ): Result => {
+  const invalid = invalidOption(points, k, options)
+  if (invalid !== undefined) throw invalid
   const dataset = `local-${Math.random()}`
   datasets.set(dataset, points)
   try {
@@ -242,6 +264,7 @@ export const local = (
 /**
  * k-means with the map phase on a `WorkPool`'s slaves: the points are stored once on each of
  * `nodes`, then each iteration is a `distributedMapReduce`. `onIteration` sees each iteration.
+ * Options that make no sense (as for `local`) fail it with `InvalidOptions` before anything is sent.
  * @since 0.1.0
  */
 export const distributed = (
@@ -260,6 +283,8 @@ export const distributed = (
   Process
 > =>
   Effect.gen(function* () {
+    const invalid = invalidOption(points, k, options)
+    if (invalid !== undefined) return yield* invalid
     const dataset = `ds-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
     const bytes = new Uint8Array(points.buffer, points.byteOffset, points.byteLength)
     // ship the points once per mapper node

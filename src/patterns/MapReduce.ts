@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { InvalidOptions } from "../internal/patterns/errors.ts"
 import * as Task from "../Task.ts"
 import type { WorkPool } from "./WorkPool.ts"
 
@@ -105,7 +106,8 @@ function* chunksOf<A>(input: Iterable<A>, size: number): Generator<ReadonlyArray
 
 /**
  * Map on the pool's slaves (inputs in chunks of `chunk` pairs), then group and reduce here.
- * Equal to `localMapReduce` with the same map and reduce.
+ * Equal to `localMapReduce` with the same map and reduce. A `chunk` that is not an integer >= 1
+ * fails it with `InvalidOptions`.
  * @since 0.1.0
  */
 export const distributedMapReduce = <K1, V1, K2, V2, V3>(
@@ -114,9 +116,13 @@ export const distributedMapReduce = <K1, V1, K2, V2, V3>(
   reduce: (key: K2, values: ReadonlyArray<V2>) => V3,
   input: Iterable<readonly [K1, V1]>,
   options: { readonly chunk?: number } = {}
-) =>
-  Effect.map(
-    pool.reduce(task, chunksOf(input, options.chunk ?? 64), {
+) => {
+  const chunk = options.chunk ?? 64
+  if (!(Number.isSafeInteger(chunk) && chunk >= 1)) {
+    return Effect.fail(new InvalidOptions({ option: "chunk", value: String(chunk), expected: "an integer >= 1" }))
+  }
+  return Effect.map(
+    pool.reduce(task, chunksOf(input, chunk), {
       initial: new Map<K2, Array<V2>>(),
       combine: (groups, pairs) => {
         for (const [k, v] of pairs) {
@@ -129,3 +135,4 @@ export const distributedMapReduce = <K1, V1, K2, V2, V3>(
     }),
     (groups) => groupAndReduce([], reduce, groups)
   )
+}

@@ -42,11 +42,16 @@ const grow = (): void => {
   }
 }
 
+/** a number that is not a safe integer would never be factored: trial division would not end */
+const notAnInteger = (n: number) => new RangeError(`numPrimeFactors: ${n} is not an integer`)
+
 /**
- * The number of prime factors of n, by the primes in ascending order (the Cloud Haskell demos').
+ * The number of prime factors of n, by the primes in ascending order (the Cloud Haskell demos'); 0
+ * for n <= 1. Throws a `RangeError` for a number that is not a safe integer.
  * @since 0.1.0
  */
 export const numPrimeFactors = (n: number): number => {
+  if (!Number.isSafeInteger(n)) throw notAnInteger(n)
   let count = 0
   let i = 0
   while (n > 1) {
@@ -63,10 +68,12 @@ export const numPrimeFactors = (n: number): number => {
 }
 
 /**
- * The number of prime factors of n, by trial division by every m = 2, 3, 4, ….
+ * The number of prime factors of n, by trial division by every m = 2, 3, 4, …; 0 for n <= 1.
+ * Throws a `RangeError` for a number that is not a safe integer.
  * @since 0.1.0
  */
 export const numPrimeFactorsNaive = (n: number): number => {
+  if (!Number.isSafeInteger(n)) throw notAnInteger(n)
   let count = 0
   let m = 2
   while (n > 1) {
@@ -161,10 +168,16 @@ export const range = function* (from: number, to: number): Generator<number> {
 }
 
 /**
- * from..to in consecutive ranges of `size` numbers, lazily.
+ * from..to in consecutive ranges of `size` numbers, lazily. Throws a `RangeError` for a `size` that
+ * is not an integer >= 1 (the ranges would never reach `to`).
  * @since 0.1.0
  */
-export const ranges = function* (from: number, to: number, size: number): Generator<Range> {
+export const ranges = (from: number, to: number, size: number): Generator<Range> => {
+  if (!(Number.isSafeInteger(size) && size >= 1)) throw new RangeError(`ranges: size ${size} is not an integer >= 1`)
+  return rangesOf(from, to, size)
+}
+
+const rangesOf = function* (from: number, to: number, size: number): Generator<Range> {
   for (let i = from; i <= to; i += size) yield new Range({ from: i, to: Math.min(to, i + size - 1) })
 }
 

@@ -24,7 +24,7 @@
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
-import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer, Option, type Redacted, Schema } from "effect"
+import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer, Option, Redacted, Schema } from "effect"
 import { Socket } from "effect/socket"
 import * as Framing from "../internal/framing.ts"
 import * as Handshake from "../internal/handshake.ts"
@@ -35,13 +35,13 @@ import { type EndPoint, Transport, TransportError, type TransportEvent } from ".
  * @since 0.1.0
  */
 export interface TcpOptions {
-  /** the interface to listen on, e.g. `127.0.0.1` or `0.0.0.0` */
+  /** the interface to listen on, e.g. `127.0.0.1`, or `0.0.0.0` with an `advertiseHost` */
   readonly host: string
   /** the port to listen on; 0 picks a free port */
   readonly port: number
   /** the shared secret every node of the cluster must know */
   readonly cookie: string | Redacted.Redacted<string>
-  /** the host other nodes reach this one at (default: `host`) */
+  /** the host other nodes reach this one at (default: `host`; required when `host` is `0.0.0.0` or `::`) */
   readonly advertiseHost?: string | undefined
   /** the largest frame accepted, in bytes (default 16 MiB) */
   readonly maxFrameSize?: number | undefined
@@ -69,16 +69,60 @@ interface Config {
   readonly connectTimeout: number
 }
 
-const toConfig = (options: TcpOptions): Config => ({
-  host: options.host,
-  port: options.port,
-  advertiseHost: options.advertiseHost ?? options.host,
-  cookie: Handshake.cookieKey(options.cookie),
-  maxFrameSize: Math.min(options.maxFrameSize ?? 16 * 1024 * 1024, Framing.MAX_LENGTH),
-  heartbeatInterval: Duration.toMillis(options.heartbeatInterval ?? "1 second"),
-  heartbeatTimeout: Duration.toMillis(options.heartbeatTimeout ?? "5 seconds"),
-  connectTimeout: Duration.toMillis(options.connectTimeout ?? "5 seconds")
-})
+/** hosts that listen on every interface: no peer can reach a node at such an address */
+const wildcards = new Set(["", "0.0.0.0", "::", "[::]"])
+
+/**
+ * The options, checked: a value that makes no sense (a port out of range, a duration of 0 or NaN, a
+ * heartbeat timeout not above the interval, an empty cookie, an address peers cannot be given) is a
+ * `TransportError` when the endpoint is bound, not a defect or a transport that misbehaves.
+ */
+const configOf = (options: TcpOptions): Effect.Effect<Config, TransportError> =>
+  Effect.suspend(() => {
+    const invalid = (reason: string) =>
+      Effect.fail(new TransportError({ address: `${options.host}:${options.port}`, reason }))
+    const { host, port } = options
+    if (!(Number.isSafeInteger(port) && port >= 0 && port <= 65535)) {
+      return invalid(`port ${port}: expected an integer from 0 to 65535`)
+    }
+    const advertiseHost = options.advertiseHost ?? host
+    if (options.advertiseHost === undefined && wildcards.has(host)) {
+      return invalid(`listening on every interface (${JSON.stringify(host)}): give advertiseHost, the host peers reach`)
+    }
+    if (wildcards.has(advertiseHost) || parseAddress(formatAddress(advertiseHost, 1)) === undefined) {
+      return invalid(`${JSON.stringify(advertiseHost)} cannot be given to peers: expected a host name or an IP address`)
+    }
+    const cookie = typeof options.cookie === "string" ? options.cookie : Redacted.value(options.cookie)
+    if (cookie === "") return invalid("the cookie is empty")
+    const maxFrameSize = options.maxFrameSize ?? 16 * 1024 * 1024
+    if (!(Number.isSafeInteger(maxFrameSize) && maxFrameSize >= 1)) {
+      return invalid(`maxFrameSize ${maxFrameSize}: expected a number of bytes >= 1`)
+    }
+    const millis = (name: string, input: Duration.Input) => {
+      const duration = Duration.fromInput(input)
+      const ms = Option.isSome(duration) ? Duration.toMillis(duration.value) : Number.NaN
+      return Number.isFinite(ms) && ms > 0 ? ms : `${name} ${String(input)}: expected a finite duration > 0`
+    }
+    const heartbeatInterval = millis("heartbeatInterval", options.heartbeatInterval ?? "1 second")
+    const heartbeatTimeout = millis("heartbeatTimeout", options.heartbeatTimeout ?? "5 seconds")
+    const connectTimeout = millis("connectTimeout", options.connectTimeout ?? "5 seconds")
+    for (const m of [heartbeatInterval, heartbeatTimeout, connectTimeout]) if (typeof m === "string") return invalid(m)
+    if ((heartbeatTimeout as number) <= (heartbeatInterval as number)) {
+      return invalid(
+        `heartbeatTimeout (${heartbeatTimeout} ms) must be above heartbeatInterval (${heartbeatInterval} ms)`
+      )
+    }
+    return Effect.succeed({
+      host,
+      port,
+      advertiseHost,
+      cookie: Handshake.cookieKey(cookie),
+      maxFrameSize: Math.min(maxFrameSize, Framing.MAX_LENGTH),
+      heartbeatInterval: heartbeatInterval as number,
+      heartbeatTimeout: heartbeatTimeout as number,
+      connectTimeout: connectTimeout as number
+    })
+  })
 
 /**
  * The address of a TCP endpoint: `tcp://host:port` (`tcp://[::1]:port` for IPv6).
@@ -629,10 +673,11 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
  * @since 0.1.0
  */
 export const make = (options: TcpOptions): Effect.Effect<Transport["Service"]> =>
-  Effect.sync(() => {
-    const config = toConfig(options)
-    return Transport.of({ bind: (_options, handler) => bindEndpoint(config, handler) })
-  })
+  Effect.sync(() =>
+    Transport.of({
+      bind: (_options, handler) => Effect.flatMap(configOf(options), (config) => bindEndpoint(config, handler))
+    })
+  )
 
 /**
  * The TCP transport as a layer.
