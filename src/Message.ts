@@ -221,7 +221,8 @@ const literalStrings = (ast: SchemaAST.AST): ReadonlySet<string> | undefined => 
 }
 
 /**
- * Encode a message for the wire with its own schema.
+ * Encode a message for the wire with its own schema. Throws `InvalidMessage` for a value without a
+ * schema or one its schema cannot encode.
  * @since 0.1.0
  */
 export const encode = (value: unknown): Uint8Array<ArrayBuffer> => {
@@ -238,7 +239,14 @@ export const encode = (value: unknown): Uint8Array<ArrayBuffer> => {
 export const encodeView = (value: unknown): Uint8Array<ArrayBuffer> => {
   const schema = schemaOf(value)
   if (schema === undefined) throw new InvalidMessage({ description: describe(value) })
-  return infoOf(schema).encode(value)
+  try {
+    return infoOf(schema).encode(value)
+  } catch (error) {
+    // a value its own schema cannot encode (e.g. a bigint in a `Schema.Unknown` field) is the
+    // sender's defect, named like a value without a schema
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error)
+    throw new InvalidMessage({ description: `${describe(value)} that does not encode: ${reason}` })
+  }
 }
 
 /**

@@ -120,7 +120,8 @@ const invalid = (value: unknown) => {
 
 /**
  * Send a message. Never blocks and never fails: a message to a dead process is dropped. A value
- * without a schema (a plain object with a `_tag`) is a defect of the sender: see `Message.Sendable`.
+ * without a schema (a plain object with a `_tag`), or one its schema cannot encode when it goes to
+ * another node, is a defect of the sender (`InvalidMessage`): see `Message.Sendable`.
  * @since 0.1.0
  */
 export const send = (pid: ProcessId, message: Message.Sendable): Effect.Effect<void, never, CurrentProcess> =>

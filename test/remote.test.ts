@@ -26,7 +26,27 @@ const twoNodes = Effect.gen(function* () {
 
 const env = Layer.merge(Transport.layerMemory, table)
 
+/** a class whose field takes anything, which its JSON encoding cannot (e.g. a bigint) */
+class Loose extends Schema.TaggedClass<Loose>()("Loose", { value: Schema.Unknown }) {}
+
 describe("remote spawn and call", () => {
+  it.effect("a message its schema cannot encode, sent to another node, is the sender's InvalidMessage defect", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      const exit = yield* runOn(a)(
+        Effect.gen(function* () {
+          const pid = yield* Remote.spawn(b.nodeId, waiter(null))
+          yield* Process.send(pid, new Loose({ value: 1n }))
+        })
+      ).pipe(Effect.exit)
+      const defect = exit._tag === "Failure" ? exit.cause.reasons.find((r) => r._tag === "Die") : undefined
+      const error =
+        defect?._tag === "Die" ? (defect.defect as { readonly _tag?: string; readonly message?: string }) : {}
+      assert.strictEqual(error._tag, "InvalidMessage")
+      assert.include(error.message ?? "", "instance of Loose that does not encode")
+    }).pipe(Effect.provide(env))
+  )
+
   it.effect("spawn a closure on another node and talk to it", () =>
     Effect.gen(function* () {
       const { a, b } = yield* twoNodes
