@@ -194,6 +194,28 @@ const waitLog = (logs: ReadonlyArray<string>, ...parts: ReadonlyArray<string>) =
 // -------------------------------------------------------------------------------------------------
 
 describe("TCP transport: nodes in one process", () => {
+  it.live("a node that cannot be reached back at the address it advertises hears of a disconnect, not silence", () =>
+    Effect.gen(function* () {
+      // `a` listens on 127.0.0.1 but tells its peers 127.0.0.2 (loopback, where nothing listens):
+      // `b` can read what `a` sends but cannot answer
+      const a = yield* tcpNode({ advertiseHost: "127.0.0.2" })
+      const b = yield* tcpNode()
+      const echo = yield* spawnOn(b, ponger)
+      const seen = yield* runOn(a)(
+        Effect.gen(function* () {
+          yield* Process.monitor(echo)
+          yield* Process.send(echo, new Ping({ from: yield* Process.self, n: 1 }))
+          return yield* Process.receiveTimeout(
+            "5 seconds",
+            Process.match(Pong, () => Effect.succeed("pong")),
+            Process.match(Notification.ProcessMonitorNotification, (n) => Effect.succeed(n.reason._tag))
+          )
+        })
+      )
+      assert.deepStrictEqual(seen, Option.some("DiedDisconnect"))
+    })
+  )
+
   it.live("10,000 round trips, per-pair order, remote monitors", () =>
     Effect.gen(function* () {
       const a = yield* tcpNode()

@@ -392,8 +392,12 @@ interface Outgoing {
 
 interface Incoming {
   readonly conn: Conn
-  /** completed when a newer connection from the same peer replaces this one */
-  readonly superseded: Deferred.Deferred<void>
+  /**
+   * completed, with the reason, when this endpoint closes the connection: a newer connection from
+   * the same peer replaced it, or this endpoint could not connect back to the peer (the loss is
+   * reported then, not again when the connection ends)
+   */
+  readonly closedHere: Deferred.Deferred<string>
 }
 
 const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (event: TransportEvent) => void) {
@@ -487,6 +491,16 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
     const lostOutgoing = (out: Outgoing) =>
       Effect.sync(() => {
         if (outgoing.get(out.peer) === out) outgoing.delete(out.peer)
+        // a peer this endpoint could not connect back to (say it advertises an address that cannot
+        // be reached from here) is disconnected both ways: its connection here is closed too, so it
+        // hears of the loss. Otherwise a peer waiting for an answer (a spawn's, a call's) would wait
+        // for ever: its own connection is fine, and the answer is dropped here.
+        const back = Deferred.isDoneUnsafe(out.ready) ? undefined : incoming.get(out.peer)
+        if (back !== undefined) {
+          const reason = `cannot connect back to it: ${out.failure ?? "the connection closed"}`
+          back.conn.stop(reason)
+          Deferred.doneUnsafe(back.closedHere, Exit.succeed(reason))
+        }
         out.outbox.close()
         out.outbox.clear()
         // the handler hears of the loss before a `connect` waiting on this connection fails
@@ -601,13 +615,13 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
         )
         // a newer connection from the same peer: the older one is lost (what it still holds is
         // dropped, never delivered after the new connection's frames), and reported so first
-        const me: Incoming = { conn, superseded: Deferred.makeUnsafe<void>() }
+        const me: Incoming = { conn, closedHere: Deferred.makeUnsafe<string>() }
         const previous = incoming.get(peer)
         incoming.set(peer, me)
         registered = me
         if (previous !== undefined) {
           previous.conn.stop(SUPERSEDED)
-          Deferred.doneUnsafe(previous.superseded, Exit.void)
+          Deferred.doneUnsafe(previous.closedHere, Exit.succeed(SUPERSEDED))
           emit({ _tag: "ConnectionLost", peer })
         }
         const violation = conn.open("data")
@@ -616,7 +630,7 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
           conn.readLoop,
           conn.watchdog(config.heartbeatTimeout),
           heartbeatIn(writer),
-          Effect.andThen(Deferred.await(me.superseded), Effect.fail(new Closed({ reason: SUPERSEDED, warn: false })))
+          Effect.flatMap(Deferred.await(me.closedHere), (reason) => Effect.fail(new Closed({ reason, warn: false })))
         ])
       }).pipe(
         Effect.scoped,
@@ -625,7 +639,7 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
           Effect.sync(() => {
             if (registered === undefined) return
             if (incoming.get(peer) === registered) incoming.delete(peer)
-            if (!Deferred.isDoneUnsafe(registered.superseded)) emit({ _tag: "ConnectionLost", peer })
+            if (!Deferred.isDoneUnsafe(registered.closedHere)) emit({ _tag: "ConnectionLost", peer })
           })
         )
       )
