@@ -191,7 +191,7 @@ export interface TcpNodeOptions {
   readonly port: number
   /** the cluster's shared secret (see `cookie`) */
   readonly cookie: Redacted.Redacted<string>
-  /** the host other nodes reach this one at (default: `host`) */
+  /** the host other nodes reach this one at (default: `host`; required when `host` is `0.0.0.0` or `::`) */
   readonly advertiseHost?: string | undefined
   /** the definitions this node runs (tasks, closures) */
   readonly table: Layer.Layer<RemoteTable>
@@ -233,7 +233,10 @@ export const tcpSlave = (
     Node.Node,
     Effect.gen(function* () {
       if (options.master !== undefined && parseAddress(options.master) === undefined) {
-        return yield* new BackendError({ address: options.master, reason: "not a tcp://host:port address" })
+        return yield* new BackendError({
+          address: options.master,
+          reason: "not a tcp://host:port address (an IPv6 host goes in brackets: tcp://[::1]:4000)"
+        })
       }
       const node = yield* tcpNode(options)
       if (options.master !== undefined) {

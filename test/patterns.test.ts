@@ -213,6 +213,11 @@ describe("patterns: sum of numPrimeFactors", () => {
         [5, 5]
       ]
     )
+    assert.throws(() => PrimeFactors.sumPrimeFactors({ from: 1.5, to: 3 }), RangeError)
+    assert.deepStrictEqual(
+      [...PrimeFactors.ranges(1, 5, Number.POSITIVE_INFINITY)].map((r) => [r.from, r.to]),
+      [[1, 5]]
+    )
     assert.strictEqual(PrimeFactors.numPrimeFactors(0), 0)
   })
 
@@ -246,6 +251,7 @@ describe("patterns: sum of numPrimeFactors", () => {
       assert.strictEqual(yield* runOn(master)(WorkPushing.run({ ...job, window: 1, retries: 0 })), 239)
       assert.strictEqual(yield* runOn(master)(MasterSlave.run({ ...job, concurrency: 1 })), 239)
       assert.strictEqual(yield* runOn(master)(WorkStealing.run({ ...job, batch: 0, targetMillis: 0.5 })), 239)
+      assert.strictEqual(yield* runOn(master)(WorkStealing.run({ ...job, retries: Number.POSITIVE_INFINITY })), 239)
     }).pipe(Effect.provide(env))
   )
 

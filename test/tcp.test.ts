@@ -472,13 +472,20 @@ describe("TCP transport: endpoints", () => {
         [{ port: 70_000 }, "port 70000"],
         [{ host: "0.0.0.0" }, "give advertiseHost"],
         [{ host: "" }, "give advertiseHost"],
+        [{ host: "::0" }, "give advertiseHost"],
         [{ advertiseHost: "" }, "cannot be given to peers"],
+        [{ advertiseHost: "0" }, "cannot be given to peers"],
+        [{ advertiseHost: "10.0.0.5:4000" }, "cannot be given to peers"],
+        [{ advertiseHost: "tcp://10.0.0.5" }, "cannot be given to peers"],
+        [{ advertiseHost: "a b" }, "cannot be given to peers"],
         [{ cookie: "" }, "the cookie is empty"],
+        [{ cookie: "  " }, "the cookie is empty"],
         [{ maxFrameSize: Number.NaN }, "maxFrameSize NaN"],
-        [{ maxFrameSize: 0 }, "maxFrameSize 0"],
+        [{ maxFrameSize: 100 }, "maxFrameSize 100"],
         [{ heartbeatInterval: 0 }, "heartbeatInterval 0"],
         [{ heartbeatTimeout: Number.NaN }, "heartbeatTimeout NaN"],
         [{ heartbeatTimeout: "200 millis" }, "must be above heartbeatInterval"],
+        [{ heartbeatInterval: "10 seconds", heartbeatTimeout: undefined }, "5000 ms (the default) must be above"],
         [{ connectTimeout: "soon" as never }, "connectTimeout soon"]
       ]
       for (const [options, reason] of cases) {
@@ -488,6 +495,20 @@ describe("TCP transport: endpoints", () => {
         assert.strictEqual(error._tag, "TransportError", JSON.stringify(options))
         assert.include(error.reason, reason)
       }
+      // what makes sense still binds: a host name to advertise, durations as numbers (millis) or
+      // Infinity (no watchdog, no connect limit), a frame limit above the wire's (capped)
+      const endpoint = yield* Effect.flatMap(Transport.Transport, (t) => t.bind({}, () => {})).pipe(
+        Effect.provide(
+          tcp({
+            advertiseHost: "localhost",
+            heartbeatInterval: 200,
+            heartbeatTimeout: Number.POSITIVE_INFINITY,
+            connectTimeout: "Infinity",
+            maxFrameSize: Number.POSITIVE_INFINITY
+          })
+        )
+      )
+      assert.match(endpoint.address, /^tcp:\/\/localhost:\d+$/)
     }).pipe(Effect.scoped)
   )
 

@@ -186,14 +186,18 @@ const invalidOption = (
   options: { readonly maxIterations?: number | undefined; readonly slice?: number | undefined }
 ): InvalidOptions | undefined => {
   const count = points.length / 2
-  const check = (option: string, value: number, min: number, max: number) =>
-    Number.isSafeInteger(value) && value >= min && value <= max
+  const check = (option: string, value: number, max: number | undefined) =>
+    Number.isSafeInteger(value) && value >= 1 && (max === undefined || value <= max)
       ? undefined
-      : new InvalidOptions({ option, value: String(value), expected: `an integer from ${min} to ${max}` })
+      : new InvalidOptions({
+          option,
+          value: String(value),
+          expected: max === undefined ? "an integer >= 1" : `an integer from 1 to ${max} (the number of points)`
+        })
   return (
-    check("k", k, 1, Math.max(1, count)) ??
-    check("maxIterations", options.maxIterations ?? 50, 1, Number.MAX_SAFE_INTEGER) ??
-    check("slice", options.slice ?? 2000, 1, Number.MAX_SAFE_INTEGER)
+    check("k", k, Math.max(1, count)) ??
+    check("maxIterations", options.maxIterations ?? 50, undefined) ??
+    check("slice", options.slice ?? 2000, undefined)
   )
 }
 

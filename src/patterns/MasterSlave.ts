@@ -37,7 +37,7 @@ export type { Job, Progress, Reducer }
  * @since 0.1.0
  */
 export interface Options {
-  /** at most this many item processes alive at once (default: 2 per node) */
+  /** at most this many item processes alive at once (default: 2 per node; an integer >= 1) */
   readonly concurrency?: number | undefined
 }
 

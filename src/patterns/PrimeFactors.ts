@@ -42,16 +42,7 @@ const grow = (): void => {
   }
 }
 
-/** a number that is not a safe integer would never be factored: trial division would not end */
-const notAnInteger = (n: number) => new RangeError(`numPrimeFactors: ${n} is not an integer`)
-
-/**
- * The number of prime factors of n, by the primes in ascending order (the Cloud Haskell demos'); 0
- * for n <= 1. Throws a `RangeError` for a number that is not a safe integer.
- * @since 0.1.0
- */
-export const numPrimeFactors = (n: number): number => {
-  if (!Number.isSafeInteger(n)) throw notAnInteger(n)
+const primesCount = (n: number): number => {
   let count = 0
   let i = 0
   while (n > 1) {
@@ -67,13 +58,7 @@ export const numPrimeFactors = (n: number): number => {
   return count
 }
 
-/**
- * The number of prime factors of n, by trial division by every m = 2, 3, 4, …; 0 for n <= 1.
- * Throws a `RangeError` for a number that is not a safe integer.
- * @since 0.1.0
- */
-export const numPrimeFactorsNaive = (n: number): number => {
-  if (!Number.isSafeInteger(n)) throw notAnInteger(n)
+const naiveCount = (n: number): number => {
   let count = 0
   let m = 2
   while (n > 1) {
@@ -85,6 +70,31 @@ export const numPrimeFactorsNaive = (n: number): number => {
     }
   }
   return count
+}
+
+/** trial division of a number that is not a safe integer would not end */
+const checkInteger = (n: number, what: string): void => {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${what}: ${n} is not an integer`)
+}
+
+/**
+ * The number of prime factors of n, by the primes in ascending order (the Cloud Haskell demos'); 0
+ * for n <= 1. Throws a `RangeError` for a number that is not a safe integer.
+ * @since 0.1.0
+ */
+export const numPrimeFactors = (n: number): number => {
+  checkInteger(n, "numPrimeFactors")
+  return primesCount(n)
+}
+
+/**
+ * The number of prime factors of n, by trial division by every m = 2, 3, 4, …; 0 for n <= 1.
+ * Throws a `RangeError` for a number that is not a safe integer.
+ * @since 0.1.0
+ */
+export const numPrimeFactorsNaive = (n: number): number => {
+  checkInteger(n, "numPrimeFactorsNaive")
+  return naiveCount(n)
 }
 
 /**
@@ -114,8 +124,10 @@ export class Range extends Schema.TaggedClass<Range>()("PrimeFactors/Range", { f
  * @since 0.1.0
  */
 export const sumPrimeFactors = (range: { readonly from: number; readonly to: number }): number => {
+  checkInteger(range.from, "sumPrimeFactors")
+  checkInteger(range.to, "sumPrimeFactors")
   let sum = 0
-  for (let i = range.from, to = range.to; i <= to; i++) sum += numPrimeFactors(i)
+  for (let i = range.from, to = range.to; i <= to; i++) sum += primesCount(i)
   return sum
 }
 
@@ -124,8 +136,10 @@ export const sumPrimeFactors = (range: { readonly from: number; readonly to: num
  * @since 0.1.0
  */
 export const sumPrimeFactorsNaive = (range: { readonly from: number; readonly to: number }): number => {
+  checkInteger(range.from, "sumPrimeFactorsNaive")
+  checkInteger(range.to, "sumPrimeFactorsNaive")
   let sum = 0
-  for (let i = range.from, to = range.to; i <= to; i++) sum += numPrimeFactorsNaive(i)
+  for (let i = range.from, to = range.to; i <= to; i++) sum += naiveCount(i)
   return sum
 }
 
@@ -169,11 +183,13 @@ export const range = function* (from: number, to: number): Generator<number> {
 
 /**
  * from..to in consecutive ranges of `size` numbers, lazily. Throws a `RangeError` for a `size` that
- * is not an integer >= 1 (the ranges would never reach `to`).
+ * is not an integer >= 1 or Infinity (the ranges would never reach `to`).
  * @since 0.1.0
  */
 export const ranges = (from: number, to: number, size: number): Generator<Range> => {
-  if (!(Number.isSafeInteger(size) && size >= 1)) throw new RangeError(`ranges: size ${size} is not an integer >= 1`)
+  if (!((Number.isSafeInteger(size) || size === Infinity) && size >= 1)) {
+    throw new RangeError(`ranges: size ${size} is not an integer >= 1 (or Infinity: one range)`)
+  }
   return rangesOf(from, to, size)
 }
 

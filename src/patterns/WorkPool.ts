@@ -84,7 +84,9 @@ export class WorkPool extends Context.Service<
 >()("cloud-effect/WorkPool") {}
 
 /**
- * How a pool hands out work.
+ * How a pool hands out work: the options of `WorkStealing`, `WorkPushing` or `MasterSlave`, with the
+ * same ranges. A pool with options that make no sense is built, and each of its jobs fails with
+ * `InvalidOptions`.
  * @since 0.1.0
  */
 export type StrategyOptions =
@@ -104,7 +106,7 @@ export type StrategyOptions =
 export type Options = StrategyOptions & {
   /** the slave nodes */
   readonly nodes: ReadonlyArray<NodeId>
-  /** retries per item (default 3) */
+  /** retries per item (default 3; an integer >= 0, or Infinity) */
   readonly retries?: number
   /** called as items complete */
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>

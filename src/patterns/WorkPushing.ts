@@ -37,7 +37,7 @@ export type { Job, Progress, Reducer }
  * @since 0.1.0
  */
 export interface Options {
-  /** at most this many items waiting in (or being worked on by) one slave (default 2) */
+  /** at most this many items waiting in (or being worked on by) one slave (default 2; an integer >= 1) */
   readonly window?: number | undefined
 }
 

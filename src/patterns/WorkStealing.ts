@@ -41,9 +41,12 @@ export type { Job, Progress, Reducer }
 export interface Options {
   /** ask for the next batch before working on the current one (default true) */
   readonly prefetch?: boolean | undefined
-  /** a fixed batch size; by default batches adapt so that each holds about `targetMillis` of work */
+  /**
+   * a fixed batch size (an integer >= 1); by default (or 0) batches adapt so that each holds about
+   * `targetMillis` of work
+   */
   readonly batch?: number | undefined
-  /** the work per adaptive batch, in milliseconds (default 100) */
+  /** the work per adaptive batch, in milliseconds (default 100; > 0) */
   readonly targetMillis?: number | undefined
 }
 

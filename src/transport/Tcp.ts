@@ -22,6 +22,7 @@
  * ```
  * @since 0.1.0
  */
+import * as Net from "node:net"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer, Option, Redacted, Schema } from "effect"
@@ -43,13 +44,16 @@ export interface TcpOptions {
   readonly cookie: string | Redacted.Redacted<string>
   /** the host other nodes reach this one at (default: `host`; required when `host` is `0.0.0.0` or `::`) */
   readonly advertiseHost?: string | undefined
-  /** the largest frame accepted, in bytes (default 16 MiB) */
+  /** the largest frame accepted, in bytes (default 16 MiB; at least 1 KiB; at most 4 GiB) */
   readonly maxFrameSize?: number | undefined
   /** an idle connection sends a heartbeat this often (default 1 second) */
   readonly heartbeatInterval?: Duration.Input | undefined
-  /** a connection that received nothing for this long is closed and reported lost (default 5 seconds) */
+  /**
+   * a connection that received nothing for this long is closed and reported lost (default 5
+   * seconds; above `heartbeatInterval`, or `Infinity`: never)
+   */
   readonly heartbeatTimeout?: Duration.Input | undefined
-  /** the limit for opening a connection, and again for its handshake (default 5 seconds) */
+  /** the limit for opening a connection, and again for its handshake (default 5 seconds; `Infinity`: none) */
   readonly connectTimeout?: Duration.Input | undefined
 }
 
@@ -69,8 +73,29 @@ interface Config {
   readonly connectTimeout: number
 }
 
-/** hosts that listen on every interface: no peer can reach a node at such an address */
-const wildcards = new Set(["", "0.0.0.0", "::", "[::]"])
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/
+
+/**
+ * A host name or an IP address, in its normal form (`0` is `0.0.0.0`, `::0` is `[::]`); undefined
+ * for anything else (`10.0.0.5:4000`, `tcp://…`, a space).
+ */
+const normalHost = (host: string): string | undefined => {
+  const ip = Net.isIP(host)
+  if (ip === 6) return new URL(`http://[${host}]`).hostname
+  if (ip === 4) return host
+  if (!HOST_NAME.test(host)) return undefined
+  try {
+    return new URL(`http://${host}`).hostname
+  } catch {
+    return undefined
+  }
+}
+
+/** every interface: a node listening there must say where peers reach it, and no peer can be told this */
+const isWildcard = (host: string): boolean => host === "" || ["0.0.0.0", "[::]"].includes(normalHost(host) ?? "")
+
+/** the smallest `maxFrameSize`: below it not even the handshake fits */
+const MIN_FRAME_SIZE = 1024
 
 /**
  * The options, checked: a value that makes no sense (a port out of range, a duration of 0 or NaN, a
@@ -79,37 +104,43 @@ const wildcards = new Set(["", "0.0.0.0", "::", "[::]"])
  */
 const configOf = (options: TcpOptions): Effect.Effect<Config, TransportError> =>
   Effect.suspend(() => {
-    const invalid = (reason: string) =>
-      Effect.fail(new TransportError({ address: `${options.host}:${options.port}`, reason }))
     const { host, port } = options
+    const invalid = (reason: string) => Effect.fail(new TransportError({ address: formatAddress(host, port), reason }))
     if (!(Number.isSafeInteger(port) && port >= 0 && port <= 65535)) {
       return invalid(`port ${port}: expected an integer from 0 to 65535`)
     }
     const advertiseHost = options.advertiseHost ?? host
-    if (options.advertiseHost === undefined && wildcards.has(host)) {
+    if (options.advertiseHost === undefined && isWildcard(host)) {
       return invalid(`listening on every interface (${JSON.stringify(host)}): give advertiseHost, the host peers reach`)
     }
-    if (wildcards.has(advertiseHost) || parseAddress(formatAddress(advertiseHost, 1)) === undefined) {
-      return invalid(`${JSON.stringify(advertiseHost)} cannot be given to peers: expected a host name or an IP address`)
+    if (normalHost(advertiseHost) === undefined || isWildcard(advertiseHost)) {
+      return invalid(
+        `${JSON.stringify(advertiseHost)} cannot be given to peers: expected a host name or an IP address (no port)`
+      )
     }
     const cookie = typeof options.cookie === "string" ? options.cookie : Redacted.value(options.cookie)
-    if (cookie === "") return invalid("the cookie is empty")
+    if (cookie.trim() === "") return invalid("the cookie is empty")
     const maxFrameSize = options.maxFrameSize ?? 16 * 1024 * 1024
-    if (!(Number.isSafeInteger(maxFrameSize) && maxFrameSize >= 1)) {
-      return invalid(`maxFrameSize ${maxFrameSize}: expected a number of bytes >= 1`)
+    if (!(maxFrameSize >= MIN_FRAME_SIZE && (Number.isSafeInteger(maxFrameSize) || maxFrameSize === Infinity))) {
+      return invalid(`maxFrameSize ${maxFrameSize}: expected a number of bytes >= ${MIN_FRAME_SIZE}`)
     }
-    const millis = (name: string, input: Duration.Input) => {
-      const duration = Duration.fromInput(input)
+    /** milliseconds > 0 (Infinity: never), or what is wrong */
+    const millis = (name: string, input: Duration.Input | undefined, byDefault: Duration.Input) => {
+      const duration = Duration.fromInput(input ?? byDefault)
       const ms = Option.isSome(duration) ? Duration.toMillis(duration.value) : Number.NaN
-      return Number.isFinite(ms) && ms > 0 ? ms : `${name} ${String(input)}: expected a finite duration > 0`
+      return ms > 0 ? ms : `${name} ${String(input)}: expected a duration > 0`
     }
-    const heartbeatInterval = millis("heartbeatInterval", options.heartbeatInterval ?? "1 second")
-    const heartbeatTimeout = millis("heartbeatTimeout", options.heartbeatTimeout ?? "5 seconds")
-    const connectTimeout = millis("connectTimeout", options.connectTimeout ?? "5 seconds")
-    for (const m of [heartbeatInterval, heartbeatTimeout, connectTimeout]) if (typeof m === "string") return invalid(m)
-    if ((heartbeatTimeout as number) <= (heartbeatInterval as number)) {
+    const heartbeatInterval = millis("heartbeatInterval", options.heartbeatInterval, "1 second")
+    const heartbeatTimeout = millis("heartbeatTimeout", options.heartbeatTimeout, "5 seconds")
+    const connectTimeout = millis("connectTimeout", options.connectTimeout, "5 seconds")
+    if (typeof heartbeatInterval === "string") return invalid(heartbeatInterval)
+    if (typeof heartbeatTimeout === "string") return invalid(heartbeatTimeout)
+    if (typeof connectTimeout === "string") return invalid(connectTimeout)
+    if (heartbeatTimeout !== Infinity && heartbeatTimeout <= heartbeatInterval) {
+      const given = (input: Duration.Input | undefined) => (input === undefined ? " (the default)" : "")
       return invalid(
-        `heartbeatTimeout (${heartbeatTimeout} ms) must be above heartbeatInterval (${heartbeatInterval} ms)`
+        `heartbeatTimeout ${heartbeatTimeout} ms${given(options.heartbeatTimeout)} must be above heartbeatInterval ` +
+          `${heartbeatInterval} ms${given(options.heartbeatInterval)}`
       )
     }
     return Effect.succeed({
@@ -118,9 +149,9 @@ const configOf = (options: TcpOptions): Effect.Effect<Config, TransportError> =>
       advertiseHost,
       cookie: Handshake.cookieKey(cookie),
       maxFrameSize: Math.min(maxFrameSize, Framing.MAX_LENGTH),
-      heartbeatInterval: heartbeatInterval as number,
-      heartbeatTimeout: heartbeatTimeout as number,
-      connectTimeout: connectTimeout as number
+      heartbeatInterval,
+      heartbeatTimeout,
+      connectTimeout
     })
   })
 
@@ -683,7 +714,8 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
 
 /**
  * A TCP transport service. Its `bind` listens on `options.host:options.port`; an endpoint's
- * address is `tcp://host:port` with the port actually bound.
+ * address is `tcp://host:port` with the port actually bound. Options that make no sense (see
+ * `TcpOptions`) fail `bind` with a `TransportError` before anything listens.
  * @since 0.1.0
  */
 export const make = (options: TcpOptions): Effect.Effect<Transport["Service"]> =>

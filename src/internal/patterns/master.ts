@@ -47,7 +47,7 @@ export interface Job<I, O, E = never, R = never> {
   readonly inputs: Iterable<I> | Stream.Stream<I, E, R>
   /** the slave nodes */
   readonly nodes: ReadonlyArray<NodeId>
-  /** how many times a failed item is tried again before the pattern fails (default 3) */
+  /** how many times a failed item is tried again before the pattern fails (default 3; an integer >= 0, or Infinity) */
   readonly retries?: number | undefined
   /** called as items complete */
   readonly onProgress?: ((progress: Progress) => Effect.Effect<void>) | undefined
@@ -229,7 +229,10 @@ const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | un
     ok ? undefined : new InvalidOptions({ option, value: String(value), expected })
   const atLeast = (option: string, value: number, min: number) =>
     check(option, value, Number.isSafeInteger(value) && value >= min, `an integer >= ${min}`)
-  const first = atLeast("retries", retries, 0)
+  const first =
+    retries === Infinity
+      ? undefined
+      : check("retries", retries, Number.isSafeInteger(retries) && retries >= 0, "an integer >= 0, or Infinity")
   if (first !== undefined) return first
   switch (strategy._tag) {
     case "steal":
@@ -364,33 +367,32 @@ export const runJob = <I, O, E, R>(
        * The inputs of `items`, encoded as one array. An input its schema refuses fails the job with
        * `InvalidInput` naming it (found by encoding the inputs one by one): no try could succeed.
        */
-      const encodeInputs = (items: ReadonlyArray<Item<I>>): Effect.Effect<Uint8Array, InvalidInput> => {
+      const encodeInputs = (items: ReadonlyArray<Item<I>>): Uint8Array | InvalidInput => {
         try {
-          return Effect.succeed(task.task.encodeInputs(items.map((item) => item.input)))
+          return task.task.encodeInputs(items.map((item) => item.input))
         } catch (error) {
           for (const item of items) {
             try {
               task.task.encodeInputs([item.input])
             } catch (itemError) {
               const reason = itemError instanceof Error ? itemError.message : String(itemError)
-              return Effect.fail(
-                new InvalidInput({
-                  task: task.name,
-                  index: item.index,
-                  input: describeInput(item.input),
-                  error: reason.split("\n")[0] ?? reason
-                })
-              )
+              return new InvalidInput({
+                task: task.name,
+                index: item.index,
+                input: describeInput(item.input),
+                error: reason.split("\n")[0] ?? reason
+              })
             }
           }
-          return Effect.die(error)
+          throw error
         }
       }
-      const sendBatch = (slave: Slave, items: ReadonlyArray<Item<I>>) =>
-        Effect.flatMap(encodeInputs(items), (inputs) => {
-          const batch = openBatch(items, slave)
-          return Process.send(slave.pid, new Work({ job: jobId, task: task.name, batch: batch.id, inputs }))
-        })
+      const sendBatch = (slave: Slave, items: ReadonlyArray<Item<I>>) => {
+        const inputs = encodeInputs(items)
+        if (inputs instanceof InvalidInput) return Effect.fail(inputs)
+        const batch = openBatch(items, slave)
+        return Process.send(slave.pid, new Work({ job: jobId, task: task.name, batch: batch.id, inputs }))
+      }
 
       /** an item (out of a closed batch) goes back to the queue, or fails the job once it used all its tries */
       const requeue = (item: Item<I>, error: string): Effect.Effect<void, TaskFailed> => {
@@ -662,7 +664,8 @@ export const runJob = <I, O, E, R>(
             for (const candidate of nodes) {
               if ((load.get(candidate.address) ?? 0) < (load.get(node.address) ?? 0)) node = candidate
             }
-            const input = yield* encodeInputs(items)
+            const input = encodeInputs(items)
+            if (input instanceof InvalidInput) return yield* input
             const batch = openBatch(items, undefined)
             const ref = yield* Remote.spawnAsync(
               node,
