@@ -1,7 +1,9 @@
 /**
  * Typed channels: `newChan(schema)` gives a `SendPort<A>`, a serializable value any process (on
  * any node) can send `A`s to, and a `ReceivePort<A>`, which only its creator's node can read.
- * Several receive ports can be merged, biased (first port first) or round-robin.
+ * Several receive ports can be merged, biased (first port first) or round-robin. A channel belongs
+ * to the process that made it: once that process has died, values sent to it are dropped, and those
+ * already in it stay readable through the `ReceivePort`.
  *
  * @example
  * ```ts

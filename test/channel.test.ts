@@ -3,7 +3,7 @@ import * as vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { Channel, Notification, Process } from "../src/index.ts"
+import { Channel, Notification, Process, ProcessId } from "../src/index.ts"
 import { withState } from "../src/internal/context.ts"
 import { runOnNode } from "./helpers.ts"
 
@@ -118,6 +118,36 @@ describe("typed channels", () => {
         yield* Process.expect(Notification.ProcessMonitorNotification)
         yield* Channel.sendChan(job.reply, 1)
         assert.isTrue(Option.isNone(yield* Process.getProcessInfo(owner)))
+      })
+    )
+  )
+
+  it.effect("values already in a channel stay readable after its owner died, by a process it gave the port to", () =>
+    runOnNode(
+      Effect.gen(function* () {
+        const me = yield* Process.self
+        // the owner puts a value in its channel, hands the receive end to a reader, and ends
+        yield* Process.spawnMonitor(
+          Effect.gen(function* () {
+            const [sp, rp] = yield* Channel.newChan(Schema.Number)
+            yield* Channel.sendChan(sp, 7)
+            const reader = yield* Process.spawnLocal(
+              Effect.gen(function* () {
+                yield* Process.expect(Schema.Literal("read"))
+                const v = yield* Channel.receiveChanTimeout(0, rp)
+                yield* Process.send(
+                  me,
+                  Option.getOrElse(v, () => -1)
+                )
+              })
+            )
+            yield* Process.send(me, reader)
+          })
+        )
+        const reader = yield* Process.expect(ProcessId.ProcessId)
+        yield* Process.expect(Notification.ProcessMonitorNotification)
+        yield* Process.send(reader, "read")
+        assert.strictEqual(yield* Process.expect(Schema.Number), 7, "the value sent before the owner died")
       })
     )
   )

@@ -625,7 +625,8 @@ export class LocalNode implements NodeService {
     this.processes.delete(state.self.id)
     this.unregisterPid(state)
     state.mailbox.clear()
-    for (const c of state.channels.values()) c.clear()
+    // no value reaches its channels any more; those already there stay readable through a
+    // ReceivePort the process gave away (as in Cloud Haskell), and are freed with it
     state.channels.clear()
     const pid = state.self
     for (const ref of state.monitoredBy.values()) this.notifyMonitor(ref, pid, reason)
