@@ -36,6 +36,7 @@ import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effe
 import type { RemoteTable } from "./internal/closure.ts"
 import type { CurrentProcess } from "./internal/context.ts"
 import type { LocalNode } from "./internal/node.ts"
+import { millisOf } from "./internal/timeout.ts"
 import * as Node from "./Node.ts"
 import * as NodeId from "./NodeId.ts"
 import { NodeMonitorNotification } from "./Notification.ts"
@@ -125,7 +126,8 @@ export const findSlaves: Effect.Effect<ReadonlyArray<NodeId.NodeId>, never, Back
 /**
  * Wait until the backend knows at least `n` slaves (those it was given plus those that registered
  * with the master, e.g. `cloud-effect slave --master …`) and return them. Fails with a
- * `BackendError` if they are not there within `timeout`, saying how many were.
+ * `BackendError` if they are not there within `timeout`, saying how many were (or at once, for an
+ * `n` or a `timeout` that makes no sense).
  *
  * @example
  * ```ts
@@ -141,6 +143,11 @@ export const awaitSlaves = (
 ): Effect.Effect<ReadonlyArray<NodeId.NodeId>, BackendError, Backend> =>
   Effect.gen(function* () {
     const backend = yield* Backend
+    const invalid = (reason: string) => new BackendError({ address: backend.master.address, reason })
+    if (!(Number.isSafeInteger(n) && n >= 0)) return yield* invalid(`awaitSlaves: ${n} slaves is not an integer >= 0`)
+    const timeout = millisOf(options.timeout)
+    if (!(timeout >= 0))
+      return yield* invalid(`awaitSlaves: the timeout ${String(options.timeout)} is not a duration >= 0`)
     let known: ReadonlyArray<NodeId.NodeId> = []
     return yield* Effect.gen(function* () {
       while (true) {
@@ -150,9 +157,9 @@ export const awaitSlaves = (
       }
     }).pipe(
       Effect.timeoutOrElse({
-        duration: options.timeout,
+        duration: timeout,
         orElse: () => {
-          const seconds = Duration.format(Duration.fromInputUnsafe(options.timeout))
+          const seconds = Duration.format(Duration.millis(timeout))
           const which = known.length > 0 ? `: ${known.map((s) => s.address).join(", ")}` : ""
           return Effect.fail(
             new BackendError({

@@ -17,9 +17,10 @@
  * ```
  * @since 0.1.0
  */
-import { Duration, Effect, Option, Schema } from "effect"
+import { type Duration, Effect, Option, Schema } from "effect"
 import { type CurrentProcess, withProcess, withState } from "./internal/context.ts"
 import { ChannelBuffer, Empty, mergeBiased, mergeRoundRobin, type Port, take } from "./internal/port.ts"
+import { timeoutMillis } from "./internal/timeout.ts"
 import * as Message from "./Message.ts"
 import { ProcessId } from "./ProcessId.ts"
 
@@ -109,15 +110,16 @@ export const sendChan = <A extends Message.Sendable>(
 export const receiveChan = <A>(port: ReceivePort<A>): Effect.Effect<A> => take(port.port)
 
 /**
- * `receiveChan` with a timeout (`0` polls): `None` if no value came in time.
+ * `receiveChan` with a timeout (`0` polls): `None` if no value came in time. A timeout that is NaN
+ * or negative is a defect.
  * @since 0.1.0
  */
 export const receiveChanTimeout = <A>(timeout: Duration.Input, port: ReceivePort<A>): Effect.Effect<Option.Option<A>> =>
-  Effect.suspend(() => {
+  Effect.flatMap(timeoutMillis("receiveChanTimeout", timeout), (millis) => {
     const v = port.port.poll()
     if (v !== Empty) return Effect.succeed(Option.some(v))
-    if (Duration.toMillis(Duration.fromInputUnsafe(timeout)) <= 0) return Effect.succeed(Option.none())
-    return Effect.timeoutOption(take(port.port), timeout)
+    if (millis === 0) return Effect.succeed(Option.none())
+    return Effect.timeoutOption(take(port.port), millis)
   })
 
 /**

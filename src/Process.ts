@@ -29,13 +29,14 @@
  * ```
  * @since 0.1.0
  */
-import { Duration, Effect, Fiber, Option, Schema } from "effect"
+import { type Duration, Effect, Fiber, Option, Schema } from "effect"
 import { ProcessInfo, ProcessInfoReply, RegisterReply, WhereIsReply } from "./internal/closure.ts"
 import { CurrentProcess, type ProcessService, withProcess, withState } from "./internal/context.ts"
 import { type Entry, type Hit, type Matcher, NoMatch } from "./internal/mailbox.ts"
 import { type CatchFrame, type LocalNode, type ProcessState, schemaMatcher } from "./internal/node.ts"
 import { abandon } from "./internal/requests.ts"
 import { start } from "./internal/spawn.ts"
+import { timeoutMillis } from "./internal/timeout.ts"
 import * as Message from "./Message.ts"
 import type { NodeId } from "./NodeId.ts"
 import { type MonitorRef, NodeMonitorNotification, ProcessLinkException } from "./Notification.ts"
@@ -248,15 +249,18 @@ const receiveHit = (matchers: ReadonlyArray<Matcher>): Effect.Effect<Hit, never,
   })
 
 const receiveHitTimeout = (
+  what: string,
   matchers: ReadonlyArray<Matcher>,
   timeout: Duration.Input
 ): Effect.Effect<Option.Option<Hit>, never, CurrentProcess> =>
-  withProcess((s) => {
-    const hit = s.mailbox.takeNow(matchers)
-    if (hit !== undefined) return Effect.succeed(Option.some(hit))
-    if (Duration.toMillis(Duration.fromInputUnsafe(timeout)) <= 0) return Effect.succeed(Option.none())
-    return Effect.timeoutOption(takeHit(s, matchers), timeout)
-  })
+  withProcess((s) =>
+    Effect.flatMap(timeoutMillis(what, timeout), (millis) => {
+      const hit = s.mailbox.takeNow(matchers)
+      if (hit !== undefined) return Effect.succeed(Option.some(hit))
+      if (millis === 0) return Effect.succeed(Option.none())
+      return Effect.timeoutOption(takeHit(s, matchers), millis)
+    })
+  )
 
 const runHandler = (matches: ReadonlyArray<Match<unknown, unknown, unknown>>, hit: Hit) =>
   matches[hit.index]!.handler(hit.value as never)
@@ -272,7 +276,8 @@ export const receiveWait = <const M extends ReadonlyArray<Match<unknown, unknown
   Effect.flatMap(receiveHit(matches), (hit) => runHandler(matches, hit)) as never
 
 /**
- * `receiveWait` with a timeout (`0` polls): `None` if no message was accepted in time.
+ * `receiveWait` with a timeout (`0` polls): `None` if no message was accepted in time. A timeout
+ * that is NaN or negative is a defect.
  * @since 0.1.0
  */
 export const receiveTimeout = <const M extends ReadonlyArray<Match<unknown, unknown, unknown>>>(
@@ -283,7 +288,7 @@ export const receiveTimeout = <const M extends ReadonlyArray<Match<unknown, unkn
   MatchError<M[number]>,
   MatchContext<M[number]> | CurrentProcess
 > =>
-  Effect.flatMap(receiveHitTimeout(matches, timeout), (hit) =>
+  Effect.flatMap(receiveHitTimeout("receiveTimeout", matches, timeout), (hit) =>
     Option.isNone(hit) ? Effect.succeed(Option.none()) : Effect.map(runHandler(matches, hit.value), Option.some)
   ) as never
 
@@ -310,7 +315,7 @@ export const expect = <A>(schema: Schema.Schema<A>): Effect.Effect<A, never, Cur
   })
 
 /**
- * `expect` with a timeout (`0` polls).
+ * `expect` with a timeout (`0` polls; NaN or negative is a defect).
  * @since 0.1.0
  */
 export const expectTimeout = <A>(
@@ -318,7 +323,7 @@ export const expectTimeout = <A>(
   timeout: Duration.Input
 ): Effect.Effect<Option.Option<A>, never, CurrentProcess> =>
   Effect.map(
-    receiveHitTimeout(matchersOf(schema), timeout),
+    receiveHitTimeout("expectTimeout", matchersOf(schema), timeout),
     Option.map((hit) => hit.value as A)
   )
 

@@ -1,7 +1,7 @@
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Channel, Notification, Process, ProcessId } from "../src/index.ts"
 import { withState } from "../src/internal/context.ts"
@@ -56,6 +56,17 @@ describe("typed channels", () => {
       assert.isTrue(Option.isNone(r.timedOut))
       assert.deepStrictEqual(r.got, Option.some("late"))
     })
+  )
+
+  it.effect("receiveChanTimeout with a NaN timeout is a defect naming it, not a poll", () =>
+    runOnNode(
+      Effect.gen(function* () {
+        const [, rp] = yield* Channel.newChan(Schema.Number)
+        const exit = yield* Effect.exit(Channel.receiveChanTimeout(Number.NaN, rp))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.include(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "", "receiveChanTimeout: the timeout NaN")
+      })
+    )
   )
 
   it.effect("mergePortsBiased takes from the first port that has a value", () =>

@@ -147,6 +147,29 @@ describe("send and expect", () => {
     })
   )
 
+  it.effect("a receive timeout that is NaN, negative or not a duration is a defect naming it, not a poll", () =>
+    Effect.gen(function* () {
+      const cases = [
+        ["receiveTimeout", Number.NaN, Process.receiveTimeout(Number.NaN, Process.match(Never, Effect.succeed))],
+        ["receiveTimeout", -1, Process.receiveTimeout(-1, Process.match(Never, Effect.succeed))],
+        ["expectTimeout", "soon", Process.expectTimeout(Never, "soon" as never)]
+      ] as const
+      for (const [what, timeout, receive] of cases) {
+        const exit = yield* Effect.exit(run(receive))
+        const text = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+        assert.include(text, `${what}: the timeout ${timeout} is not a duration >= 0`)
+      }
+      // Infinity still waits (here for a message that is already there)
+      const hit = yield* run(
+        Effect.gen(function* () {
+          yield* Process.send(yield* Process.self, new Never({}))
+          return yield* Process.expectTimeout(Never, Number.POSITIVE_INFINITY)
+        })
+      )
+      assert.isTrue(Option.isSome(hit))
+    })
+  )
+
   it.effect("a value with no schema is a defect of the sender, naming the problem", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(

@@ -6,8 +6,8 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as Net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Scope } from "effect"
-import { Node, NodeId, Notification, Process, ProcessId, Protocol, Transport } from "../src/index.ts"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Schema, Scope } from "effect"
+import { Backend, Node, NodeId, Notification, Process, ProcessId, Protocol, Remote, Transport } from "../src/index.ts"
 import * as Framing from "../src/internal/framing.ts"
 import * as Handshake from "../src/internal/handshake.ts"
 import { layerTcp, type TcpOptions } from "../src/transport/Tcp.ts"
@@ -510,6 +510,26 @@ describe("TCP transport: endpoints", () => {
       )
       assert.match(endpoint.address, /^tcp:\/\/localhost:\d+$/)
     }).pipe(Effect.scoped)
+  )
+
+  it.effect("Backend.awaitSlaves: a count or a timeout that makes no sense fails at once with a BackendError", () =>
+    Effect.gen(function* () {
+      const nan = yield* Effect.flip(Backend.awaitSlaves(Number.NaN, { timeout: "1 minute" }))
+      assert.include(nan.reason, "NaN slaves is not an integer >= 0")
+      const timeout = yield* Effect.flip(Backend.awaitSlaves(1, { timeout: Number.NaN }))
+      assert.include(timeout.reason, "the timeout NaN is not a duration >= 0")
+      assert.deepStrictEqual(yield* Backend.awaitSlaves(0, { timeout: 0 }), [])
+    }).pipe(
+      Effect.provide(
+        Backend.tcpMaster({
+          host: "127.0.0.1",
+          port: 0,
+          cookie: Redacted.make(cookie),
+          table: Remote.table(),
+          slaves: []
+        })
+      )
+    )
   )
 
   it.live("listening on a port in use fails with a TransportError", () =>

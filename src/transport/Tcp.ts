@@ -25,10 +25,11 @@
 import * as Net from "node:net"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
-import { Array as Arr, Deferred, Duration, Effect, Exit, FiberSet, Layer, Option, Redacted, Schema } from "effect"
+import { Array as Arr, Deferred, type Duration, Effect, Exit, FiberSet, Layer, Option, Redacted, Schema } from "effect"
 import { Socket } from "effect/socket"
 import * as Framing from "../internal/framing.ts"
 import * as Handshake from "../internal/handshake.ts"
+import { millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 /**
@@ -126,8 +127,7 @@ const configOf = (options: TcpOptions): Effect.Effect<Config, TransportError> =>
     }
     /** milliseconds > 0 (Infinity: never), or what is wrong */
     const millis = (name: string, input: Duration.Input | undefined, byDefault: Duration.Input) => {
-      const duration = Duration.fromInput(input ?? byDefault)
-      const ms = Option.isSome(duration) ? Duration.toMillis(duration.value) : Number.NaN
+      const ms = millisOf(input ?? byDefault)
       return ms > 0 ? ms : `${name} ${String(input)}: expected a duration > 0`
     }
     const heartbeatInterval = millis("heartbeatInterval", options.heartbeatInterval, "1 second")
