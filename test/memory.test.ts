@@ -43,6 +43,18 @@ const spawnOn = <A, E, R>(node: Node.NodeService, effect: Effect.Effect<A, E, R>
   runOn(node)(Process.spawnLocal(effect))
 
 describe("nodes on the in-memory transport", () => {
+  it.effect(
+    "a latency that Node's timers cannot keep (NaN, negative, over 24 days) is refused when the layer is built",
+    () =>
+      Effect.gen(function* () {
+        for (const latency of [Number.NaN, -1, "30 days"] as const) {
+          const exit = yield* Effect.exit(Layer.build(Transport.layerMemoryWith({ latency })).pipe(Effect.scoped))
+          assert.isTrue(Exit.isFailure(exit), String(latency))
+          assert.include(Exit.isFailure(exit) ? String(exit.cause) : "", "is not a duration from 0 to 24 days")
+        }
+      })
+  )
+
   it.effect("messages cross nodes encoded and arrive as class instances, in order", () =>
     Effect.gen(function* () {
       const { a, b } = yield* twoNodes

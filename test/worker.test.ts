@@ -204,11 +204,15 @@ describe("worker-thread backend", () => {
         const notFound = yield* Effect.flip(hub.spawnWorkers(2, { module: missing }))
         // a module without a `remoteTable` export
         const noTable = yield* Effect.flip(hub.spawnWorkers(1, { module: new URL("./helpers.ts", import.meta.url) }))
-        return { notFound, noTable, left: hub.workers() }
+        // a timeout that makes no sense: refused before any thread starts (NaN would terminate the
+        // workers at once on close, before their finalizers ran)
+        const nanClose = yield* Effect.flip(hub.spawnWorkers(1, { module: missing, closeTimeout: Number.NaN }))
+        return { notFound, noTable, nanClose, left: hub.workers() }
       }).pipe(Effect.scoped, Effect.provide(layerWorkerHub))
       assert.strictEqual(hubErrors.notFound._tag, "WorkerError")
       assert.include(hubErrors.notFound.reason, "cannot be loaded")
       assert.include(hubErrors.noTable.reason, "does not export `remoteTable`")
+      assert.include(hubErrors.nanClose.reason, "closeTimeout NaN: expected a duration >= 0")
       assert.deepStrictEqual(hubErrors.left, [])
       assert.isBelow(Date.now() - started, 10_000)
     })

@@ -13,7 +13,8 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, type Duration, Effect, Layer } from "effect"
+import { millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 interface Bound {
@@ -202,7 +203,16 @@ export const layerMemoryWith = (options: {
 }): Layer.Layer<Transport | MemoryNetwork> =>
   Layer.effectContext(
     Effect.acquireRelease(
-      Effect.sync(() => makeNetwork(options.latency === undefined ? 0 : Duration.toMillis(options.latency))),
+      Effect.sync(() => {
+        const latency = options.latency === undefined ? 0 : millisOf(options.latency)
+        // timers of Node take at most 2^31 - 1 ms (a longer one fires at once)
+        if (!(latency >= 0 && latency <= 2 ** 31 - 1)) {
+          throw new RangeError(
+            `layerMemoryWith: latency ${String(options.latency)} is not a duration from 0 to 24 days`
+          )
+        }
+        return makeNetwork(latency)
+      }),
       (network) => Effect.sync(network.close)
     ).pipe(
       Effect.map(({ transport, control }) =>

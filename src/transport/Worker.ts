@@ -34,6 +34,7 @@ import { pathToFileURL } from "node:url"
 import * as WT from "node:worker_threads"
 import { Cause, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { RemoteTable } from "../internal/closure.ts"
+import { millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 /**
@@ -456,9 +457,20 @@ const makeHub = (log: (message: string) => void) => {
       if (!Number.isInteger(n) || n < 0) {
         return yield* new WorkerError({ address: mainAddress, reason: `cannot start ${n} workers` })
       }
+      const startMillis = millisOf(options.startTimeout ?? "30 seconds")
+      const closeMillis = millisOf(options.closeTimeout ?? "5 seconds")
+      for (const [name, millis, given] of [
+        ["startTimeout", startMillis, options.startTimeout],
+        ["closeTimeout", closeMillis, options.closeTimeout]
+      ] as const) {
+        if (!(millis >= 0)) {
+          const reason = `${name} ${String(given)}: expected a duration >= 0`
+          return yield* new WorkerError({ address: mainAddress, reason })
+        }
+      }
       const href = moduleHref(options.module)
       const group: Array<Slot> = []
-      const close = Effect.suspend(() => closeSlots(group, options.closeTimeout ?? "5 seconds"))
+      const close = Effect.suspend(() => closeSlots(group, closeMillis))
       yield* Effect.addFinalizer(() => close)
       for (let i = 0; i < n; i++) {
         group.push(
@@ -469,7 +481,7 @@ const makeHub = (log: (message: string) => void) => {
           })
         )
       }
-      const startTimeout = options.startTimeout ?? "30 seconds"
+      const startTimeout = startMillis
       yield* Effect.forEach(
         group,
         (slot) =>
@@ -480,7 +492,7 @@ const makeHub = (log: (message: string) => void) => {
                 Effect.fail(
                   new WorkerError({
                     address: slot.address,
-                    reason: `not ready after ${Duration.format(Duration.fromInputUnsafe(startTimeout))}`
+                    reason: `not ready after ${Duration.format(Duration.millis(startTimeout))}`
                   })
                 )
             })
