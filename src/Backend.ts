@@ -36,7 +36,7 @@ import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effe
 import type { RemoteTable } from "./internal/closure.ts"
 import type { CurrentProcess } from "./internal/context.ts"
 import type { LocalNode } from "./internal/node.ts"
-import { millisOf } from "./internal/timeout.ts"
+import { describeDuration, millisOf } from "./internal/timeout.ts"
 import * as Node from "./Node.ts"
 import * as NodeId from "./NodeId.ts"
 import { NodeMonitorNotification } from "./Notification.ts"
@@ -147,7 +147,7 @@ export const awaitSlaves = (
     if (!(Number.isSafeInteger(n) && n >= 0)) return yield* invalid(`awaitSlaves: ${n} slaves is not an integer >= 0`)
     const timeout = millisOf(options.timeout)
     if (!(timeout >= 0))
-      return yield* invalid(`awaitSlaves: the timeout ${String(options.timeout)} is not a duration >= 0`)
+      return yield* invalid(`awaitSlaves: the timeout ${describeDuration(options.timeout)} is not a duration >= 0`)
     let known: ReadonlyArray<NodeId.NodeId> = []
     return yield* Effect.gen(function* () {
       while (true) {

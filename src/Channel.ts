@@ -110,8 +110,8 @@ export const sendChan = <A extends Message.Sendable>(
 export const receiveChan = <A>(port: ReceivePort<A>): Effect.Effect<A> => take(port.port)
 
 /**
- * `receiveChan` with a timeout (`0` polls): `None` if no value came in time. A timeout that is NaN
- * or negative is a defect.
+ * `receiveChan` with a timeout (`0`, or less, polls): `None` if no value came in time. A timeout
+ * that is NaN or not a duration is a defect.
  * @since 0.1.0
  */
 export const receiveChanTimeout = <A>(timeout: Duration.Input, port: ReceivePort<A>): Effect.Effect<Option.Option<A>> =>

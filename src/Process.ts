@@ -276,8 +276,8 @@ export const receiveWait = <const M extends ReadonlyArray<Match<unknown, unknown
   Effect.flatMap(receiveHit(matches), (hit) => runHandler(matches, hit)) as never
 
 /**
- * `receiveWait` with a timeout (`0` polls): `None` if no message was accepted in time. A timeout
- * that is NaN or negative is a defect.
+ * `receiveWait` with a timeout (`0`, or less, polls): `None` if no message was accepted in time. A
+ * timeout that is NaN or not a duration is a defect.
  * @since 0.1.0
  */
 export const receiveTimeout = <const M extends ReadonlyArray<Match<unknown, unknown, unknown>>>(
@@ -315,7 +315,7 @@ export const expect = <A>(schema: Schema.Schema<A>): Effect.Effect<A, never, Cur
   })
 
 /**
- * `expect` with a timeout (`0` polls; NaN or negative is a defect).
+ * `expect` with a timeout (`0`, or less, polls; NaN or not a duration is a defect).
  * @since 0.1.0
  */
 export const expectTimeout = <A>(

@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { Context, type Duration, Effect, Layer } from "effect"
-import { millisOf } from "../internal/timeout.ts"
+import { describeDuration, millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 interface Bound {
@@ -208,7 +208,7 @@ export const layerMemoryWith = (options: {
         // timers of Node take at most 2^31 - 1 ms (a longer one fires at once)
         if (!(latency >= 0 && latency <= 2 ** 31 - 1)) {
           throw new RangeError(
-            `layerMemoryWith: latency ${String(options.latency)} is not a duration from 0 to 24 days`
+            `layerMemoryWith: latency ${describeDuration(options.latency)} is not a duration from 0 to 24 days`
           )
         }
         return makeNetwork(latency)

@@ -29,7 +29,7 @@ import { Array as Arr, Deferred, type Duration, Effect, Exit, FiberSet, Layer, O
 import { Socket } from "effect/socket"
 import * as Framing from "../internal/framing.ts"
 import * as Handshake from "../internal/handshake.ts"
-import { millisOf } from "../internal/timeout.ts"
+import { describeDuration, millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 /**
@@ -128,7 +128,7 @@ const configOf = (options: TcpOptions): Effect.Effect<Config, TransportError> =>
     /** milliseconds > 0 (Infinity: never), or what is wrong */
     const millis = (name: string, input: Duration.Input | undefined, byDefault: Duration.Input) => {
       const ms = millisOf(input ?? byDefault)
-      return ms > 0 ? ms : `${name} ${String(input)}: expected a duration > 0`
+      return ms > 0 ? ms : `${name} ${describeDuration(input)}: expected a duration > 0`
     }
     const heartbeatInterval = millis("heartbeatInterval", options.heartbeatInterval, "1 second")
     const heartbeatTimeout = millis("heartbeatTimeout", options.heartbeatTimeout, "5 seconds")
@@ -447,6 +447,8 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
     const runFork = yield* FiberSet.makeRuntime<never>()
     const outgoing = new Map<string, Outgoing>()
     const incoming = new Map<string, Incoming>()
+    /** when a peer's connection was last closed because this endpoint could not connect back to it */
+    const warnedBack = new Map<string, number>()
     let closing = false
 
     const emit = (event: TransportEvent): void => {
@@ -531,6 +533,13 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
           const reason = `cannot connect back to it: ${out.failure ?? "the connection closed"}`
           back.conn.stop(reason)
           Deferred.doneUnsafe(back.closedHere, Exit.succeed(reason))
+          // a misconfiguration (an address the peer advertises that cannot be reached from here):
+          // said once a minute per peer, not at every reconnection
+          const now = Date.now()
+          if ((warnedBack.get(out.peer) ?? -Infinity) < now - 60_000) {
+            warnedBack.set(out.peer, now)
+            runFork(Effect.logWarning(`tcp: closed the connection from ${out.peer}: ${reason}`))
+          }
         }
         out.outbox.close()
         out.outbox.clear()
@@ -652,8 +661,8 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
         registered = me
         if (previous !== undefined) {
           previous.conn.stop(SUPERSEDED)
-          Deferred.doneUnsafe(previous.closedHere, Exit.succeed(SUPERSEDED))
-          emit({ _tag: "ConnectionLost", peer })
+          // (unless it was closed here already, and its loss reported then)
+          if (Deferred.doneUnsafe(previous.closedHere, Exit.succeed(SUPERSEDED))) emit({ _tag: "ConnectionLost", peer })
         }
         const violation = conn.open("data")
         if (violation !== undefined) return yield* violation

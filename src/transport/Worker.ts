@@ -34,7 +34,7 @@ import { pathToFileURL } from "node:url"
 import * as WT from "node:worker_threads"
 import { Cause, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { RemoteTable } from "../internal/closure.ts"
-import { millisOf } from "../internal/timeout.ts"
+import { describeDuration, millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 /**
@@ -464,7 +464,7 @@ const makeHub = (log: (message: string) => void) => {
         ["closeTimeout", closeMillis, options.closeTimeout]
       ] as const) {
         if (!(millis >= 0)) {
-          const reason = `${name} ${String(given)}: expected a duration >= 0`
+          const reason = `${name} ${describeDuration(given)}: expected a duration >= 0`
           return yield* new WorkerError({ address: mainAddress, reason })
         }
       }
