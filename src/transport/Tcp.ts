@@ -528,7 +528,7 @@ const bindEndpoint = Effect.fnUntraced(function* (config: Config, handler: (even
         // be reached from here) is disconnected both ways: its connection here is closed too, so it
         // hears of the loss. Otherwise a peer waiting for an answer (a spawn's, a call's) would wait
         // for ever: its own connection is fine, and the answer is dropped here.
-        const back = Deferred.isDoneUnsafe(out.ready) ? undefined : incoming.get(out.peer)
+        const back = closing || Deferred.isDoneUnsafe(out.ready) ? undefined : incoming.get(out.peer)
         if (back !== undefined) {
           const reason = `cannot connect back to it: ${out.failure ?? "the connection closed"}`
           back.conn.stop(reason)
