@@ -185,6 +185,12 @@ describe("cloud-effect over TCP, separate OS processes", () => {
           /^cloud-effect: Invalid value for flag --count: "0"\. Expected: -n must be at least 1/
         )
         assert.strictEqual(badN.stderr.trim().split("\n").length, 1, "one line on stderr")
+        assert.strictEqual(badN.stdout, "", "no help on stdout after a user error")
+
+        const bare = yield* command([])
+        assert.strictEqual(bare.code, 1)
+        assert.include(bare.stdout, "SUBCOMMANDS", "no subcommand: the help")
+        assert.strictEqual(bare.stderr, "")
 
         const badChunk = yield* command(["demo", "-n", "100", "--chunk", "0"])
         assert.strictEqual(badChunk.code, 1)

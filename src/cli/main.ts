@@ -13,8 +13,8 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Console, Effect, Option, References } from "effect"
-import { CliError, Command, Flag } from "effect/cli"
+import { Cause, Console, Effect, Layer, Option, References } from "effect"
+import { CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as Backend from "../Backend.ts"
 import { runMaster, runSlave, tcpAddress } from "./cluster.ts"
 import { type Pattern, patterns, runDemo } from "./demo.ts"
@@ -226,10 +226,24 @@ const cliErrorLine = (error: CliError.CliError): string => {
   return `${first.split("\n")[0]} (see cloud-effect --help)`
 }
 
-Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(
+/**
+ * Help and the version as usual, on stdout; an invalid invocation shows nothing here (neither the
+ * whole help on stdout nor the parser's own errors): the one line below says what was wrong.
+ */
+const presenter = CliOutput.layerPresenter({
+  present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
+})
+
+Command.run(cli, { version: "0.1.0" }).pipe(
   Effect.catchCause((cause) => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = Cause.findErrorOption(cause)
+    // no subcommand: the help, already shown, is the answer
+    if (Option.isSome(error) && error.value instanceof CliError.ShowHelp && error.value.errors.length === 0) {
+      return Effect.sync(() => {
+        process.exitCode = 1
+      })
+    }
     const line = Option.isSome(error) && CliError.isCliError(error.value) ? cliErrorLine(error.value) : oneLine(cause)
     return Effect.andThen(
       Console.error(`cloud-effect: ${line}`),
@@ -238,7 +252,7 @@ Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(
       })
     )
   }),
-  Effect.provide(NodeServices.layer),
+  Effect.provide(Layer.merge(NodeServices.layer, presenter)),
   // the transport's warnings (a refused cookie, a lost connection) are for the slaves' operators;
   // the command prints its own one-line errors
   Effect.provideService(References.MinimumLogLevel, process.argv[2] === "slave" ? "Warn" : "Error"),
