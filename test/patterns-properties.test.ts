@@ -600,6 +600,52 @@ const flakyRun = (pattern: PatternName, plan: FlakyPlan) =>
     yield* assertAllGone(c, where)
   }).pipe(Effect.provide(env()))
 
+const InvalidPlan = Schema.Struct({
+  count: intBetween(1, 60),
+  /** positions (modulo count) of inputs that are not integers, which the task's schema refuses */
+  invalid: arrayBetween(intBetween(0, 59), 1, 4),
+  source: Source,
+  slaves: intBetween(1, 4),
+  knobs: Knobs
+})
+type InvalidPlan = typeof InvalidPlan.Type
+
+const invalidRun = (pattern: PatternName, plan: InvalidPlan) =>
+  Effect.gen(function* () {
+    const where = describePlan(pattern, plan)
+    const invalid = new Set(plan.invalid.map((i) => i % plan.count))
+    const values = Array.from({ length: plan.count }, (_, i) => (invalid.has(i) ? i + 0.5 : i))
+    const c = yield* cluster(plan.slaves)
+    const exit = yield* runOn(c.master)(
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(
+          runPattern(
+            pattern,
+            {
+              task: poison,
+              inputs: sourceOf(plan.source, values),
+              nodes: c.slaves.map((s) => s.nodeId),
+              reduce: { initial: 0, combine: (a: number, b: number) => a + b }
+            },
+            plan.knobs
+          )
+        )
+        yield* assertClean(c, where)
+        return exit
+      })
+    )
+    assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `${where}: a typed failure`)
+    const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+    assert.strictEqual(error?._tag, "InvalidInput", where)
+    if (error?._tag === "InvalidInput") {
+      // inputs are handed out in order: the first one refused is the first invalid one
+      const first = Math.min(...invalid)
+      assert.strictEqual(error.index, first, `${where}: names the first invalid input`)
+      assert.strictEqual(error.input, String(first + 0.5), where)
+    }
+    yield* assertAllGone(c, where)
+  }).pipe(Effect.provide(env()))
+
 // -----------------------------------------------------------------------------------------------
 
 describe("properties: patterns", () => {
@@ -627,6 +673,12 @@ describe("properties: patterns", () => {
         "an item failing on every try: TaskFailed naming it after retries + 1 attempts",
         { plan: PoisonPlan },
         ({ plan }) => poisonRun(pattern, plan),
+        config(25)
+      )
+      it.live.prop(
+        "inputs the task's schema refuses: InvalidInput naming the first, at once; nothing is left",
+        { plan: InvalidPlan },
+        ({ plan }) => invalidRun(pattern, plan),
         config(25)
       )
       it.live("TaskFailed names a plain-object (Schema.Struct) input by its content", () =>
