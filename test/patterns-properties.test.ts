@@ -269,6 +269,16 @@ const assertAllGone = (c: Cluster, where: string) =>
 
 const describePlan = (pattern: PatternName, plan: unknown) => `${pattern} ${JSON.stringify(plan)}`
 
+/** run a pattern in a process of the master node: its exit, once no process of it is left (`assertClean`) */
+const exitOnMaster = <A>(c: Cluster, where: string, run: Effect.Effect<A, MasterSlave.PatternError, Process.Process>) =>
+  runOn(c.master)(
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(run)
+      yield* assertClean(c, where)
+      return exit
+    })
+  )
+
 // -----------------------------------------------------------------------------------------------
 // 1 and 3: exact result, nothing left
 
@@ -516,24 +526,20 @@ const poisonRun = (pattern: PatternName, plan: PoisonPlan) =>
     const bad = base + index
     poisoned.add(bad)
     const c = yield* cluster(plan.slaves)
-    const exit = yield* runOn(c.master)(
-      Effect.gen(function* () {
-        const exit = yield* Effect.exit(
-          runPattern(
-            pattern,
-            {
-              task: poison,
-              inputs: values,
-              nodes: c.slaves.map((s) => s.nodeId),
-              reduce: { initial: 0, combine: (a: number, b: number) => a + b },
-              retries: plan.retries
-            },
-            plan.knobs
-          )
-        )
-        yield* assertClean(c, where)
-        return exit
-      })
+    const exit = yield* exitOnMaster(
+      c,
+      where,
+      runPattern(
+        pattern,
+        {
+          task: poison,
+          inputs: values,
+          nodes: c.slaves.map((s) => s.nodeId),
+          reduce: { initial: 0, combine: (a: number, b: number) => a + b },
+          retries: plan.retries
+        },
+        plan.knobs
+      )
     )
     assert.isTrue(Exit.isFailure(exit), `${where}: fails`)
     if (Exit.isFailure(exit)) {
@@ -616,23 +622,19 @@ const invalidRun = (pattern: PatternName, plan: InvalidPlan) =>
     const invalid = new Set(plan.invalid.map((i) => i % plan.count))
     const values = Array.from({ length: plan.count }, (_, i) => (invalid.has(i) ? i + 0.5 : i))
     const c = yield* cluster(plan.slaves)
-    const exit = yield* runOn(c.master)(
-      Effect.gen(function* () {
-        const exit = yield* Effect.exit(
-          runPattern(
-            pattern,
-            {
-              task: poison,
-              inputs: sourceOf(plan.source, values),
-              nodes: c.slaves.map((s) => s.nodeId),
-              reduce: { initial: 0, combine: (a: number, b: number) => a + b }
-            },
-            plan.knobs
-          )
-        )
-        yield* assertClean(c, where)
-        return exit
-      })
+    const exit = yield* exitOnMaster(
+      c,
+      where,
+      runPattern(
+        pattern,
+        {
+          task: poison,
+          inputs: sourceOf(plan.source, values),
+          nodes: c.slaves.map((s) => s.nodeId),
+          reduce: { initial: 0, combine: (a: number, b: number) => a + b }
+        },
+        plan.knobs
+      )
     )
     assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `${where}: a typed failure`)
     const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
