@@ -115,7 +115,9 @@ export const receiveChan = <A>(port: ReceivePort<A>): Effect.Effect<A> => take(p
  * @since 0.1.0
  */
 export const receiveChanTimeout = <A>(timeout: Duration.Input, port: ReceivePort<A>): Effect.Effect<Option.Option<A>> =>
-  Effect.flatMap(timeoutMillis("receiveChanTimeout", timeout), (millis) => {
+  Effect.suspend(() => {
+    const millis = timeoutMillis("receiveChanTimeout", timeout)
+    if (millis instanceof RangeError) return Effect.die(millis)
     const v = port.port.poll()
     if (v !== Empty) return Effect.succeed(Option.some(v))
     if (millis === 0) return Effect.succeed(Option.none())

@@ -253,14 +253,14 @@ const receiveHitTimeout = (
   matchers: ReadonlyArray<Matcher>,
   timeout: Duration.Input
 ): Effect.Effect<Option.Option<Hit>, never, CurrentProcess> =>
-  withProcess((s) =>
-    Effect.flatMap(timeoutMillis(what, timeout), (millis) => {
-      const hit = s.mailbox.takeNow(matchers)
-      if (hit !== undefined) return Effect.succeed(Option.some(hit))
-      if (millis === 0) return Effect.succeed(Option.none())
-      return Effect.timeoutOption(takeHit(s, matchers), millis)
-    })
-  )
+  withProcess((s) => {
+    const millis = timeoutMillis(what, timeout)
+    if (millis instanceof RangeError) return Effect.die(millis)
+    const hit = s.mailbox.takeNow(matchers)
+    if (hit !== undefined) return Effect.succeed(Option.some(hit))
+    if (millis === 0) return Effect.succeed(Option.none())
+    return Effect.timeoutOption(takeHit(s, matchers), millis)
+  })
 
 const runHandler = (matches: ReadonlyArray<Match<unknown, unknown, unknown>>, hit: Hit) =>
   matches[hit.index]!.handler(hit.value as never)

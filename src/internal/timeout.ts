@@ -3,7 +3,7 @@
  * the backends and transports.
  * @internal
  */
-import { Duration, Effect, Option } from "effect"
+import { Duration, Option } from "effect"
 
 /** a NaN anywhere in a duration's input (Effect would take it as 0) */
 const hasNaN = (input: Duration.Input): boolean => {
@@ -40,11 +40,12 @@ export const describeDuration = (input: Duration.Input | undefined): string => {
 
 /**
  * A receive's timeout in milliseconds: a negative one polls, as 0 does (a deadline already past); a
- * NaN or something that is not a duration is a defect (a `RangeError` naming it).
+ * NaN or something that is not a duration is a defect, this `RangeError` naming it (returned, not
+ * wrapped in an effect: a receive checks it on its own path without another step).
  */
-export const timeoutMillis = (what: string, timeout: Duration.Input): Effect.Effect<number> => {
+export const timeoutMillis = (what: string, timeout: Duration.Input): number | RangeError => {
   const millis = millisOf(timeout)
   return Number.isNaN(millis)
-    ? Effect.die(new RangeError(`${what}: the timeout ${describeDuration(timeout)} is not a duration`))
-    : Effect.succeed(Math.max(0, millis))
+    ? new RangeError(`${what}: the timeout ${describeDuration(timeout)} is not a duration`)
+    : Math.max(0, millis)
 }

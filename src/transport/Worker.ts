@@ -481,18 +481,17 @@ const makeHub = (log: (message: string) => void) => {
           })
         )
       }
-      const startTimeout = startMillis
       yield* Effect.forEach(
         group,
         (slot) =>
           awaitReady(slot).pipe(
             Effect.timeoutOrElse({
-              duration: startTimeout,
+              duration: startMillis,
               orElse: () =>
                 Effect.fail(
                   new WorkerError({
                     address: slot.address,
-                    reason: `not ready after ${Duration.format(Duration.millis(startTimeout))}`
+                    reason: `not ready after ${Duration.format(Duration.millis(startMillis))}`
                   })
                 )
             })
