@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Ref, Stream } from "effect"
 import { Node, type NodeId, PrimeFactors, Process, Remote, Transport, WorkPool } from "../src/index.ts"
 
 const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))
@@ -80,6 +80,41 @@ describe("WorkPool", () => {
       )
     )
   }
+
+  it.effect("options that make no sense fail the layer with InvalidOptions, before it starts a process", () =>
+    Effect.gen(function* () {
+      const master = yield* Node.make({ name: "master" })
+      const s1 = yield* Node.make({ name: "s1" })
+      const nodes = [s1.nodeId]
+      const cases: ReadonlyArray<readonly [WorkPool.Options, string]> = [
+        [{ strategy: "workStealing", nodes, batch: -1 }, "batch"],
+        [{ strategy: "workStealing", nodes, targetMillis: 0 }, "targetMillis"],
+        [{ strategy: "workPushing", nodes, window: 0 }, "window"],
+        [{ strategy: "workPushing", nodes, window: 1.5 }, "window"],
+        [{ strategy: "masterSlave", nodes, concurrency: Number.NaN }, "concurrency"],
+        [{ strategy: "workStealing", nodes, retries: -1 }, "retries"]
+      ]
+      for (const [options, option] of cases) {
+        const used = yield* Ref.make(false)
+        const error = yield* Effect.flip(
+          Ref.set(used, true).pipe(Effect.provide(WorkPool.layer(options)), Effect.provideService(Node.Node, master))
+        )
+        assert.strictEqual(error._tag, "InvalidOptions")
+        assert.strictEqual(error.option, option)
+        assert.isFalse(yield* Ref.get(used), "the pool was not provided")
+        assert.deepStrictEqual(yield* pidsOn(master), [], "no process left on the master node")
+      }
+      // in range: the layer builds (Infinity retries included) and serves a job
+      const sum = yield* Effect.gen(function* () {
+        const pool = yield* WorkPool.WorkPool
+        return yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum)
+      }).pipe(
+        Effect.provide(WorkPool.layer({ strategy: "workPushing", nodes, window: 1, retries: Infinity })),
+        Effect.provideService(Node.Node, master)
+      )
+      assert.strictEqual(sum, 239)
+    }).pipe(Effect.provide(env))
+  )
 
   it.effect("workStealing: a job's short last batches do not make the next job's first ones short", () =>
     onStealingPool((pool) =>

@@ -19,9 +19,11 @@
 import { Context, Effect, Fiber, Layer, PubSub, Schema, Semaphore, Stream } from "effect"
 import { CurrentNode, CurrentProcess } from "../internal/context.ts"
 import type { LocalNode } from "../internal/node.ts"
-import type { PatternError } from "../internal/patterns/errors.ts"
+import type { InvalidOptions, PatternError } from "../internal/patterns/errors.ts"
 import {
+  defaultRetries,
   defaultTargetMillis,
+  invalidOption,
   makePool,
   type Progress,
   type Reducer,
@@ -85,8 +87,8 @@ export class WorkPool extends Context.Service<
 
 /**
  * How a pool hands out work: the options of `WorkStealing`, `WorkPushing` or `MasterSlave`, with the
- * same ranges. A pool with options that make no sense is built, and each of its jobs fails with
- * `InvalidOptions`.
+ * same ranges. Options that make no sense, here or in `retries`, fail the layer with
+ * `InvalidOptions` before it starts anything.
  * @since 0.1.0
  */
 export type StrategyOptions =
@@ -130,15 +132,18 @@ const strategyOf = (options: Options): Strategy => {
 
 /**
  * A pool on the current node: a master process that lives as long as the layer, and (for
- * work-stealing and work-pushing) its slaves on the nodes. Closing the layer kills them all.
+ * work-stealing and work-pushing) its slaves on the nodes. Closing the layer kills them all. The
+ * layer fails with `InvalidOptions` for options that make no sense.
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<WorkPool, never, CurrentNode> =>
+export const layer = (options: Options): Layer.Layer<WorkPool, InvalidOptions, CurrentNode> =>
   Layer.effect(
     WorkPool,
     Effect.gen(function* () {
-      const node = (yield* CurrentNode) as LocalNode
       const strategy = strategyOf(options)
+      const invalid = invalidOption(options.retries ?? defaultRetries, strategy)
+      if (invalid !== undefined) return yield* invalid
+      const node = (yield* CurrentNode) as LocalNode
       const pool = makePool()
       const lock = yield* Semaphore.make(1)
       // the pool's master: a process that only holds the mailbox the jobs run on

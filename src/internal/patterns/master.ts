@@ -69,6 +69,9 @@ export type Strategy =
  */
 export const defaultTargetMillis = 100
 
+/** tries of an item after its first, by default */
+export const defaultRetries = 3
+
 const itemsDone = Metric.counter("cloud_effect_items_done", { description: "items completed by the patterns" })
 const itemsRetried = Metric.counter("cloud_effect_items_retried", { description: "items handed out again" })
 const itemsFailed = Metric.counter("cloud_effect_items_failed", { description: "item attempts that failed" })
@@ -224,7 +227,7 @@ const describeInput = (input: unknown): string => {
 }
 
 /** the first option that makes no sense, if any */
-const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | undefined => {
+export const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | undefined => {
   const check = (option: string, value: number, ok: boolean, expected: string) =>
     ok ? undefined : new InvalidOptions({ option, value: String(value), expected })
   const atLeast = (option: string, value: number, min: number) =>
@@ -266,7 +269,7 @@ export const runJob = <I, O, E, R>(
   Effect.scoped(
     Effect.gen(function* () {
       const task = job.task
-      const retries = job.retries ?? 3
+      const retries = job.retries ?? defaultRetries
       const invalid = invalidOption(retries, strategy)
       if (invalid !== undefined) return yield* invalid
       const metrics = jobMetrics(task.name)
