@@ -11,31 +11,13 @@ import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { Backend, PrimeFactors, Remote, WorkStealing } from "../src/index.ts"
+import { type Run, runNode } from "./helpers.ts"
 
 const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url))
 const cookie = "cli-test-cookie"
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** run the command to its end */
-const command = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.callback<Run>((resume) => {
-    const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, ...env }, stdio: "pipe" })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => {
-      stdout += d
-    })
-    child.stderr.on("data", (d) => {
-      stderr += d
-    })
-    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+const command = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runNode([main, ...args], { env })
 
 /** a slave OS process, killed when the scope closes; its address once it listens */
 const slaveWith = (args: ReadonlyArray<string>) =>
@@ -256,3 +238,4 @@ describe("cloud-effect over TCP, separate OS processes", () => {
     60_000
   )
 })
+

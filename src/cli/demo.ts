@@ -5,6 +5,7 @@
  */
 import { Console, Effect, Schema } from "effect"
 import * as Backend from "../Backend.ts"
+import { siblingModule } from "../internal/sibling.ts"
 import * as MasterSlave from "../patterns/MasterSlave.ts"
 import * as PrimeFactors from "../patterns/PrimeFactors.ts"
 import * as WorkPushing from "../patterns/WorkPushing.ts"
@@ -67,7 +68,7 @@ const withPeakHeap = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     )
   })
 
-const tableModule = new URL("./tasks.ts", import.meta.url)
+const tableModule = siblingModule(import.meta.url, "tasks")
 
 export const runDemo = (options: DemoOptions) =>
   Effect.gen(function* () {

@@ -5,10 +5,11 @@
 import * as fs from "node:fs"
 import { Console, Effect, Layer } from "effect"
 import * as Backend from "../Backend.ts"
+import { siblingModule } from "../internal/sibling.ts"
 import * as KMeans from "../patterns/KMeans.ts"
 import * as WorkPool from "../patterns/WorkPool.ts"
 
-const tableModule = new URL("./tasks.ts", import.meta.url)
+const tableModule = siblingModule(import.meta.url, "tasks")
 
 export const runKMeans = (options: {
   readonly points: number

@@ -34,6 +34,7 @@ import { pathToFileURL } from "node:url"
 import * as WT from "node:worker_threads"
 import { Cause, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { RemoteTable } from "../internal/closure.ts"
+import { siblingModule } from "../internal/sibling.ts"
 import { describeDuration, millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
@@ -287,7 +288,7 @@ const makeHub = (log: (message: string) => void) => {
   const all = new Set<Slot>()
   let main: MainBinding | undefined
   let next = 1
-  const entry = new URL("./worker-entry.ts", import.meta.url)
+  const entry = siblingModule(import.meta.url, "worker-entry")
 
   const frameFrom =
     (from: string) =>

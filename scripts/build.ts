@@ -1,0 +1,60 @@
+/**
+ * Build the package as it is published: JavaScript and type declarations (compiled from src/ by
+ * `tsconfig.build.json`), with a package.json whose `exports` and `bin` name them, the README and
+ * the LICENSE. Node strips no types from files under node_modules, so an installed package must not
+ * be TypeScript; in this repository the sources run as they are.
+ *
+ *   npm run build                    # into dist/; then `npm publish dist`
+ *   node scripts/build.ts OUT_DIR    # into another directory (the package test builds into a temporary project)
+ */
+import { execFileSync } from "node:child_process"
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const out = path.resolve(process.argv[2] ?? path.join(root, "dist"))
+
+interface Manifest {
+  readonly name: string
+  readonly version: string
+  readonly description: string
+  readonly license: string
+  readonly type: string
+  readonly engines: Record<string, string>
+  readonly peerDependencies: Record<string, string>
+  readonly bin: Record<string, string>
+}
+
+/** `src/x.ts` as the built file next to the package.json of `out` */
+const built = (source: string, extension: ".js" | ".d.ts"): string =>
+  `./${source.replace(/^\.?\/?src\//, "").replace(/\.ts$/, extension)}`
+
+const manifest = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as Manifest
+
+rmSync(out, { recursive: true, force: true })
+const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc")
+execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", out], {
+  stdio: "inherit"
+})
+
+const published = {
+  name: manifest.name,
+  version: manifest.version,
+  description: manifest.description,
+  license: manifest.license,
+  type: manifest.type,
+  engines: manifest.engines,
+  exports: {
+    ".": { types: built("src/index.ts", ".d.ts"), default: built("src/index.ts", ".js") },
+    "./*": { types: built("src/*.ts", ".d.ts"), default: built("src/*.ts", ".js") },
+    "./internal/*": null,
+    "./package.json": "./package.json"
+  },
+  peerDependencies: manifest.peerDependencies,
+  bin: Object.fromEntries(Object.entries(manifest.bin).map(([name, file]) => [name, built(file, ".js")]))
+}
+writeFileSync(path.join(out, "package.json"), `${JSON.stringify(published, null, 2)}\n`)
+for (const file of ["README.md", "LICENSE"]) copyFileSync(path.join(root, file), path.join(out, file))
+process.stdout.write(`built ${manifest.name} ${manifest.version} into ${path.relative(process.cwd(), out) || "."}\n`)
