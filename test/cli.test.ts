@@ -239,3 +239,61 @@ describe("cloud-effect over TCP, separate OS processes", () => {
   )
 })
 
+describe("cloud-effect stops on a signal", () => {
+  /**
+   * Start `cloud-effect ...args`, send it `signal` once its output matches `ready` (and `after` ms
+   * more), and wait for it to exit: its exit code and the ms it took (it is SIGKILLed if the test
+   * ends first)
+   */
+  const stopWith = (args: ReadonlyArray<string>, ready: RegExp, signal: NodeJS.Signals, after = 0) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] })),
+      (child) =>
+        Effect.callback<{ readonly code: number | null; readonly ms: number; readonly output: string }>((resume) => {
+          let output = ""
+          let sent = 0
+          const onData = (d: Buffer) => {
+            output += d
+            if (sent === 0 && ready.test(output)) {
+              sent = -1
+              setTimeout(() => {
+                sent = performance.now()
+                child.kill(signal)
+              }, after)
+            }
+          }
+          child.stdout.on("data", onData)
+          child.stderr.on("data", onData)
+          child.on("exit", (code) => resume(Effect.succeed({ code, ms: performance.now() - sent, output })))
+        }),
+      (child) => Effect.sync(() => child.kill("SIGKILL"))
+    )
+
+  it.live(
+    "Ctrl-C stops the demo during its sequential check, and SIGTERM a slave and a master waiting for slaves",
+    () =>
+      Effect.gen(function* () {
+        // the sequential sum over 1..10^8 would take hours; it ran in one call, and Ctrl-C waited for it
+        const demo = yield* stopWith(["demo", "-n", "100000000"], /sum of numPrimeFactors/, "SIGINT", 300)
+        assert.isBelow(demo.ms, 5000, demo.output)
+        assert.strictEqual(demo.code, 130, demo.output)
+
+        const slave = yield* stopWith(
+          ["slave", "--listen", "127.0.0.1:0", "--cookie", cookie],
+          /listening on tcp:/,
+          "SIGTERM"
+        )
+        assert.isBelow(slave.ms, 5000, slave.output)
+        assert.notStrictEqual(slave.code, null, "it exited rather than being killed")
+
+        const master = yield* stopWith(
+          ["master", "--listen", "127.0.0.1:0", "--wait-slaves", "1", "--wait-timeout", "60", "--cookie", cookie],
+          /listening on tcp:/,
+          "SIGTERM"
+        )
+        assert.isBelow(master.ms, 5000, master.output)
+        assert.notStrictEqual(master.code, null, "it exited rather than being killed")
+      }),
+    60_000
+  )
+})

@@ -70,6 +70,34 @@ const withPeakHeap = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 const tableModule = siblingModule(import.meta.url, "tasks")
 
+/** the next turn of the event loop: Ctrl-C (SIGINT, SIGTERM) is handled there */
+const nextTurn = Effect.callback<void>((resume) => {
+  const immediate = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(immediate))
+})
+
+/**
+ * The sequential sum over 1..n in this thread, in slices of about 50 ms with a turn of the event
+ * loop between them, so that Ctrl-C stops it (one call over 1..n held the thread: with a large n
+ * the demo could not be stopped); the sum and the milliseconds spent computing.
+ */
+const sequentialSum = (f: (n: number) => number, n: number) =>
+  Effect.gen(function* () {
+    let sum = 0
+    let millis = 0
+    for (let next = 1; next <= n; ) {
+      const start = performance.now()
+      const until = start + 50
+      do {
+        const end = Math.min(n, next + 63)
+        for (; next <= end; next++) sum += f(next)
+      } while (next <= n && performance.now() < until)
+      millis += performance.now() - start
+      yield* nextTurn
+    }
+    return [sum, millis] as const
+  })
+
 export const runDemo = (options: DemoOptions) =>
   Effect.gen(function* () {
     const f = options.variant === "primes" ? PrimeFactors.numPrimeFactors : PrimeFactors.numPrimeFactorsNaive
@@ -81,9 +109,7 @@ export const runDemo = (options: DemoOptions) =>
           `${options.workers} worker-thread slave nodes`
       )
     }
-    const seqStart = performance.now()
-    const expected = PrimeFactors.sequential(f, options.n)
-    const seqMillis = performance.now() - seqStart
+    const [expected, seqMillis] = yield* sequentialSum(f, options.n)
     const rows: Array<Row> = [
       { pattern: "sequential", result: expected, ok: true, millis: seqMillis, speedup: 1, peakHeapMiB: 0 }
     ]
