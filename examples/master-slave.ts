@@ -4,7 +4,8 @@
  * process sends numPrimeFactors of its number to the master and ends; the master adds up the n
  * numbers it expects. Compare with `MasterSlave.run` (docs/recipes/master-slave.md).
  *
- * Run: npx -c 'node examples/master-slave.ts' [n]     (n defaults to 10,000: the sum is 31,985)
+ * Run: npx -c 'node examples/master-slave.ts'          (n = 10,000: the sum is 31,985)
+ *  or: npx -c 'node examples/master-slave.ts 1000'     (n = 1,000: 2,877; n goes inside the quotes)
  *
  * This file is both the main program and the module every worker thread loads for its
  * `remoteTable`: the main program starts only in the main thread.

@@ -1,5 +1,7 @@
 /**
- * Two processes playing ping-pong with `expect`: the README's example. Run: `npm start`.
+ * Two processes playing ping-pong with `expect`: the README's example.
+ *
+ * Run: npx -c 'node examples/ping-pong.ts'
  */
 import { Effect, Schema } from "effect"
 import { Node, Process, ProcessId } from "../src/index.ts"

@@ -8,7 +8,8 @@
  * (docs/recipes/exercise-1-terminate-slaves.md, docs/recipes/exercise-2-bounded-mailbox.md).
  * Here they end only because closing the backend closes their nodes.
  *
- * Run: npx -c 'node examples/work-pushing.ts' [n]     (n defaults to 10,000: the sum is 31,985)
+ * Run: npx -c 'node examples/work-pushing.ts'          (n = 10,000: the sum is 31,985)
+ *  or: npx -c 'node examples/work-pushing.ts 1000'     (n = 1,000: 2,877; n goes inside the quotes)
  *
  * This file is both the main program and the module every worker thread loads for its
  * `remoteTable`: the main program starts only in the main thread.

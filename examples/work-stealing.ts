@@ -8,7 +8,8 @@
  * As in the blog, a slave waits for a round trip to the queue before each number (exercise 4:
  * docs/recipes/exercise-4-hide-latency.md).
  *
- * Run: npx -c 'node examples/work-stealing.ts' [n]     (n defaults to 10,000: the sum is 31,985)
+ * Run: npx -c 'node examples/work-stealing.ts'          (n = 10,000: the sum is 31,985)
+ *  or: npx -c 'node examples/work-stealing.ts 1000'     (n = 1,000: 2,877; n goes inside the quotes)
  *
  * This file is both the main program and the module every worker thread loads for its
  * `remoteTable`: the main program starts only in the main thread.

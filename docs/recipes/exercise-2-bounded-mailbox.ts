@@ -93,6 +93,10 @@ const sumAndFullest = {
   })
 }
 
+/** one row of the table: the label in a column of its own, then the sum and the fullest mailbox */
+const row = (label: string, result: { sum: number; fullest: number }) =>
+  Console.log(`${label.padEnd(38)} sum ${result.sum}, mailbox length at most ${result.fullest}`)
+
 Effect.gen(function* () {
   const master = yield* Node.make({ name: "master" })
   const nodes = [(yield* Node.make({ name: "slave1" })).nodeId, (yield* Node.make({ name: "slave2" })).nodeId]
@@ -102,21 +106,18 @@ Effect.gen(function* () {
     Effect.gen(function* () {
       yield* Console.log(`sum of numPrimeFactors over 1..${n}, 2 slaves, 1 ms per number`)
       for (const window of [1, 2, 4, n]) {
-        const { sum, fullest } = yield* boundedPushMaster(n, window, nodes)
         const label = window === n ? "everything at once (the blog)" : `window ${window}`
-        yield* Console.log(`by hand, ${label.padEnd(29)} sum ${sum}, mailbox length at most ${fullest}`)
+        yield* row(`by hand, ${label}`, yield* boundedPushMaster(n, window, nodes))
       }
       for (const window of [1, 2, 4]) {
-        const { sum, fullest } = yield* WorkPushing.run({
+        const result = yield* WorkPushing.run({
           task: observed,
           inputs: PrimeFactors.range(1, n),
           nodes,
           reduce: sumAndFullest,
           window
         })
-        yield* Console.log(
-          `WorkPushing, window ${String(window).padEnd(17)} sum ${sum}, mailbox length at most ${fullest}`
-        )
+        yield* row(`WorkPushing, window ${window}`, result)
       }
     })
   ).pipe(Effect.provideService(Node.Node, master))
