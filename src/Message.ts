@@ -20,7 +20,11 @@
 import { Option, Schema, type SchemaAST } from "effect"
 import { SchemaBinary } from "effect/encoding"
 
-/** @since 0.1.0 */
+/**
+ * The values sent as they are, with no Schema class: strings, numbers, booleans, bigints, null and
+ * bytes.
+ * @since 0.1.0
+ */
 export type Primitive = string | number | boolean | bigint | null | Uint8Array
 
 /**

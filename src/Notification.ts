@@ -41,13 +41,13 @@ export const DiedReason = Schema.Union([DiedNormal, DiedException, DiedDisconnec
 /** @since 0.1.0 */
 export type DiedReason = typeof DiedReason.Type
 
-/** Shared instances for the reasons without fields. @since 0.1.0 */
+/** The shared `DiedNormal` (the reasons without fields have one instance each). @since 0.1.0 */
 export const diedNormal: DiedReason = new DiedNormal()
-/** @since 0.1.0 */
+/** The shared `DiedDisconnect`. @since 0.1.0 */
 export const diedDisconnect: DiedReason = new DiedDisconnect()
-/** @since 0.1.0 */
+/** The shared `DiedNodeDown`. @since 0.1.0 */
 export const diedNodeDown: DiedReason = new DiedNodeDown()
-/** @since 0.1.0 */
+/** The shared `DiedUnknownId`. @since 0.1.0 */
 export const diedUnknownId: DiedReason = new DiedUnknownId()
 
 /**

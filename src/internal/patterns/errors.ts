@@ -64,5 +64,9 @@ export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("Invali
   }
 }
 
-/** @since 0.1.0 */
+/**
+ * How a pattern's job can fail (besides the errors of its inputs' Stream): an item failed on every
+ * try, no slave is left, an input the task's schema refuses, or options that make no sense.
+ * @since 0.1.0
+ */
 export type PatternError = TaskFailed | NoSlavesLeft | InvalidInput | InvalidOptions
