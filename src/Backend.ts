@@ -161,10 +161,13 @@ export const awaitSlaves = (
         orElse: () => {
           const seconds = Duration.format(Duration.millis(timeout))
           const which = known.length > 0 ? `: ${known.map((s) => s.address).join(", ")}` : ""
+          // the slaves that tried and were refused know why (a wrong cookie): this node only logs it
           return Effect.fail(
             new BackendError({
               address: backend.master.address,
-              reason: `timed out after ${seconds} waiting for ${n} slaves (${known.length} known${which})`
+              reason:
+                `timed out after ${seconds} waiting for ${n} slave${n === 1 ? "" : "s"} (${known.length} known${which}); ` +
+                "a slave with another cookie is refused, and its log says so"
             })
           )
         }
@@ -291,7 +294,7 @@ export const tcpMaster = (
         yield* endpoint
           .connect(slave.address)
           .pipe(
-            Effect.mapError((e) => new BackendError({ address: slave.address, reason: `unreachable: ${e.reason}` }))
+            Effect.mapError((e) => new BackendError({ address: slave.address, reason: `cannot connect: ${e.reason}` }))
           )
       }
       // slaves that register themselves: kept while their node is reachable

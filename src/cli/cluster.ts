@@ -11,16 +11,30 @@ import * as PrimeFactors from "../patterns/PrimeFactors.ts"
 import * as WorkPushing from "../patterns/WorkPushing.ts"
 import * as WorkStealing from "../patterns/WorkStealing.ts"
 import * as Remote from "../Remote.ts"
-import { formatTable, type Pattern, type Row } from "./demo.ts"
+import { isWildcard } from "../transport/Tcp.ts"
+import { formatColumns, type Pattern } from "./demo.ts"
 
 /** `HOST:PORT` → host and port */
-export const parseListen = (listen: string): Effect.Effect<{ host: string; port: number }, Backend.BackendError> => {
+export const parseListen = (
+  listen: string,
+  advertise: string | undefined
+): Effect.Effect<{ host: string; port: number }, Backend.BackendError> => {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen)
   const port = match === null ? Number.NaN : Number(match[3])
   if (match === null || !(port >= 0 && port <= 65535)) {
     return Effect.fail(new Backend.BackendError({ address: listen, reason: "expected HOST:PORT, e.g. 127.0.0.1:4000" }))
   }
-  return Effect.succeed({ host: match[1] ?? match[2]!, port })
+  const host = match[1] ?? match[2]!
+  if (advertise === undefined && isWildcard(host)) {
+    // (the library says the same of its option advertiseHost)
+    return Effect.fail(
+      new Backend.BackendError({
+        address: listen,
+        reason: "listening on every interface: give --advertise HOST, the host peers reach this node at"
+      })
+    )
+  }
+  return Effect.succeed({ host, port })
 }
 
 /** `HOST:PORT` or `tcp://HOST:PORT` → `tcp://HOST:PORT` */
@@ -59,7 +73,7 @@ export const runSlave = (options: {
   readonly master: string | undefined
 }) =>
   Effect.gen(function* () {
-    const { host, port } = yield* parseListen(options.listen)
+    const { host, port } = yield* parseListen(options.listen, options.advertise)
     const table = yield* loadTable(options.load)
     yield* Effect.gen(function* () {
       const node = yield* Node.Node
@@ -96,7 +110,7 @@ export const runMaster = (options: {
   readonly json: boolean
 }) =>
   Effect.gen(function* () {
-    const { host, port } = yield* parseListen(options.listen)
+    const { host, port } = yield* parseListen(options.listen, options.advertise)
     const task = options.variant === "primes" ? PrimeFactors.primesRange : PrimeFactors.naiveRange
     const table = Remote.table(...PrimeFactors.tasks)
     if (options.slaves.length === 0 && options.waitSlaves === undefined) {
@@ -109,7 +123,7 @@ export const runMaster = (options: {
       if (options.waitSlaves !== undefined) {
         const node = yield* Node.Node
         yield* Console.error(
-          `cloud-effect master listening on ${node.nodeId.address}, waiting for ${options.waitSlaves} slaves`
+          `cloud-effect master listening on ${node.nodeId.address}, waiting for ${options.waitSlaves} slave${options.waitSlaves === 1 ? "" : "s"}`
         )
         yield* Backend.awaitSlaves(options.waitSlaves, { timeout: Duration.seconds(options.waitTimeout) })
       }
@@ -142,15 +156,20 @@ export const runMaster = (options: {
         })
       )
     )
-    const row: Row = { pattern: options.pattern, result, ok: true, millis, speedup: Number.NaN, peakHeapMiB: 0 }
     if (options.json) {
       yield* Console.log(JSON.stringify({ n: options.n, variant: options.variant, slaves: used, result, millis }))
     } else {
       yield* Console.log(
-        `sum of numPrimeFactors (${options.variant}) over 1..${options.n} on ${used.length} TCP slaves`
+        `sum of numPrimeFactors (${options.variant}) over 1..${options.n} on ${used.length} TCP slave${used.length === 1 ? "" : "s"}`
       )
-      yield* Console.log(formatTable([row]).split("\n").slice(0, 3).join("\n"))
-      yield* Console.log(`result ${result}`)
+      // no sequential run here (the job may be far too large for one machine): nothing to check
+      // the result against, nor a speed-up over it
+      yield* Console.log(
+        formatColumns(
+          ["pattern", "result", "time ms", "slaves"],
+          [[options.pattern, result.toLocaleString("en-US"), millis.toFixed(0), String(used.length)]]
+        )
+      )
     }
     return result
   })

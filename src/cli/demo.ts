@@ -156,18 +156,23 @@ export class DemoMismatch extends Schema.TaggedError<DemoMismatch>()("DemoMismat
   }
 }
 
-export const formatTable = (rows: ReadonlyArray<Row>): string => {
-  const header = ["pattern", "result", "check", "time ms", "speed-up", "master peak heap MiB"]
-  const body = rows.map((r) => [
-    r.pattern,
-    r.result.toLocaleString("en-US"),
-    r.ok ? "ok" : "WRONG",
-    r.millis.toFixed(0),
-    `${r.speedup.toFixed(2)}x`,
-    r.pattern === "sequential" ? "-" : r.peakHeapMiB.toFixed(1)
-  ])
+/** rows of cells as a table: a header, a rule, the first column left-aligned and the others right-aligned */
+export const formatColumns = (header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)))
   const line = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n")
 }
+
+export const formatTable = (rows: ReadonlyArray<Row>): string =>
+  formatColumns(
+    ["pattern", "result", "check", "time ms", "speed-up", "master peak heap MiB"],
+    rows.map((r) => [
+      r.pattern,
+      r.result.toLocaleString("en-US"),
+      r.ok ? "ok" : "WRONG",
+      r.millis.toFixed(0),
+      `${r.speedup.toFixed(2)}x`,
+      r.pattern === "sequential" ? "-" : r.peakHeapMiB.toFixed(1)
+    ])
+  )

@@ -92,8 +92,11 @@ const normalHost = (host: string): string | undefined => {
   }
 }
 
-/** every interface: a node listening there must say where peers reach it, and no peer can be told this */
-const isWildcard = (host: string): boolean => host === "" || ["0.0.0.0", "[::]"].includes(normalHost(host) ?? "")
+/**
+ * Every interface: a node listening there must say where peers reach it, and no peer can be told this.
+ * @internal
+ */
+export const isWildcard = (host: string): boolean => host === "" || ["0.0.0.0", "[::]"].includes(normalHost(host) ?? "")
 
 /** the smallest `maxFrameSize`: below it not even the handshake fits */
 const MIN_FRAME_SIZE = 1024
