@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import { Node, Transport } from "../src/index.ts"
+import { Node, NodeId, Transport } from "../src/index.ts"
 import { conformance } from "./conformance.ts"
 import { remoteTable } from "./fixtures/conformance-table.ts"
 
@@ -12,6 +12,7 @@ conformance(
     return {
       a,
       b: b.nodeId,
+      nowhere: NodeId.make("mem:nowhere"),
       disconnect: Effect.sync(() => net.disconnect(a.nodeId.address, b.nodeId.address))
     }
   }).pipe(Effect.provide(Layer.merge(Transport.layerMemory, remoteTable))),

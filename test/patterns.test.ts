@@ -255,6 +255,25 @@ describe("patterns: sum of numPrimeFactors", () => {
     }).pipe(Effect.provide(env))
   )
 
+  it.effect("no nodes: NoSlavesLeft names what was left, and a job with no inputs needs no slave", () =>
+    Effect.gen(function* () {
+      const { master } = yield* cluster(0)
+      const job = { task: PrimeFactors.primes, nodes: [], reduce: PrimeFactors.sum }
+      const failed = (reason: string) => `no slave is left to run task cloud-effect/PrimeFactors/primes (${reason})`
+      for (const run of [WorkStealing.run, WorkPushing.run, MasterSlave.run]) {
+        const array = yield* runOn(master)(run({ ...job, inputs: [1, 2, 3] })).pipe(Effect.flip)
+        assert.strictEqual(array._tag, "NoSlavesLeft")
+        assert.strictEqual(array.message, failed("1 item unfinished"))
+        // a Stream is not waited on (it may be live): nothing of it was read
+        const stream = yield* runOn(master)(run({ ...job, inputs: Stream.make(1, 2, 3) })).pipe(Effect.flip)
+        assert.strictEqual(stream.message, failed("inputs not yet read"))
+        assert.strictEqual(yield* runOn(master)(run({ ...job, inputs: [] })), 0)
+        assert.strictEqual(yield* runOn(master)(run({ ...job, inputs: PrimeFactors.range(1, 0) })), 0)
+      }
+      yield* assertNoneLeft([master])
+    }).pipe(Effect.provide(env))
+  )
+
   for (const [name, stream] of [
     ["master-slave", MasterSlave.stream],
     ["work-pushing", WorkPushing.stream],

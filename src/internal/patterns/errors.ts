@@ -29,7 +29,10 @@ export class NoSlavesLeft extends Schema.TaggedError<NoSlavesLeft>()("NoSlavesLe
   pending: Schema.Int
 }) {
   override get message(): string {
-    return `no slave is left to run task ${this.task} (${this.pending} items unfinished)`
+    // (none read: the job was given no nodes, and its inputs are a Stream not read yet)
+    const left =
+      this.pending === 0 ? "inputs not yet read" : `${this.pending} item${this.pending === 1 ? "" : "s"} unfinished`
+    return `no slave is left to run task ${this.task} (${left})`
   }
 }
 

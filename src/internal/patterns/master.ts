@@ -725,9 +725,17 @@ export const runJob = <I, O, E, R>(
             break
         }
         if (finished()) break
-        if (strategy._tag === "masterSlave") {
-          if (liveNodes.size === 0 && slaves.size === 0 && pendingSpawns.size === 0) return yield* noSlaves()
-        } else if (slaves.size === 0 && pendingSpawns.size === 0) {
+        if (
+          strategy._tag === "masterSlave"
+            ? liveNodes.size === 0 && slaves.size === 0 && pendingSpawns.size === 0
+            : slaves.size === 0 && pendingSpawns.size === 0
+        ) {
+          // with nothing read yet, an input that is empty needs no slave: read one input ahead
+          // (without waiting for a Stream, which may be live)
+          if (aheadSize() === 0 && retry.length === 0 && inFlight === 0) {
+            yield* source.take(1, (input) => ahead.push(fresh(input)), false)
+            if (finished()) break
+          }
           return yield* noSlaves()
         }
         yield* Process.receiveWait(
