@@ -6,7 +6,7 @@
  *   cloud-effect slave --listen HOST:PORT --cookie-file F [--load ./my-tasks.js] [--master tcp://HOST:PORT]
  *   cloud-effect master --slaves HOST:PORT,... --pattern P -n N --cookie-file F
  *   cloud-effect master --listen HOST:PORT --wait-slaves K [--wait-timeout S] --pattern P -n N --cookie-file F
- *   cloud-effect kmeans [--points 50000] [-k 5] [--workers 2] [--svg kmeans.svg]
+ *   cloud-effect kmeans [--points 50000] [--k 5] [--workers 2] [--svg kmeans.svg]
  *
  * Errors a user can make (an unreachable slave, a wrong cookie, a port in use, an unknown pattern, a
  * bad -n) print one line and exit non-zero.
@@ -29,49 +29,59 @@ const atLeast = (flag: Flag.Flag<number>, name: string, min: number) =>
     )
   )
 
+/** an integer flag of at least `min`, with its default (said in its description) */
+const intFlag = (name: string, min: number, fallback: number, description: string) =>
+  atLeast(
+    Flag.Int(name).pipe(Flag.withDescription(`${description} (default ${fallback})`), Flag.withDefault(fallback)),
+    `--${name}`,
+    min
+  )
+
+/** worker-thread slave nodes (demo, kmeans) */
+const workersFlag = Flag.Int("workers").pipe(
+  Flag.withDescription("worker-thread slave nodes, 1 to 64 (default 2)"),
+  Flag.withDefault(2),
+  Flag.filter(
+    (n) => n >= 1 && n <= 64,
+    (n) => `--workers must be between 1 and 64 (got ${n})`
+  )
+)
+
+/** the flags of the demo job that `demo` and `master` share; `chunk` and `n` differ in their defaults */
+const jobFlags = (defaults: { readonly n: number; readonly chunk: number }) => ({
+  n: atLeast(
+    Flag.Int("count").pipe(
+      Flag.withAlias("n"),
+      Flag.withDescription(`sum numPrimeFactors over 1..n (default ${defaults.n})`),
+      Flag.withDefault(defaults.n)
+    ),
+    "-n",
+    1
+  ),
+  variant: Flag.Literals("variant", ["primes", "naive"]).pipe(
+    Flag.withDescription("numPrimeFactors by trial division by the primes, or by every m (default primes)"),
+    Flag.withDefault("primes" as const)
+  ),
+  chunk: intFlag("chunk", 1, defaults.chunk, "numbers per work item"),
+  window: intFlag("window", 1, 2, "work-pushing only: items waiting in a slave's mailbox at most"),
+  prefetch: Flag.Boolean("prefetch").pipe(
+    Flag.withDescription(
+      "work-stealing only: ask for the next batch before working on this one (default on; --no-prefetch turns it off)"
+    ),
+    Flag.withDefault(true)
+  ),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("print JSON instead of a table"), Flag.withDefault(false))
+})
+
 const demo = Command.make(
   "demo",
   {
-    n: atLeast(
-      Flag.Int("count").pipe(
-        Flag.withAlias("n"),
-        Flag.withDescription("sum numPrimeFactors over 1..n"),
-        Flag.withDefault(300_000)
-      ),
-      "-n",
-      1
-    ),
+    ...jobFlags({ n: 300_000, chunk: 1500 }),
     pattern: Flag.Literals("pattern", ["all", ...patterns]).pipe(
-      Flag.withDescription("which pattern to run"),
+      Flag.withDescription("which pattern to run (default all, one after the other)"),
       Flag.withDefault("all" as const)
     ),
-    workers: Flag.Int("workers").pipe(
-      Flag.withDescription("worker-thread slave nodes"),
-      Flag.withDefault(2),
-      Flag.filter(
-        (n) => n >= 1 && n <= 64,
-        (n) => `--workers must be between 1 and 64 (got ${n})`
-      )
-    ),
-    window: atLeast(
-      Flag.Int("window").pipe(Flag.withDescription("work-pushing: items per slave"), Flag.withDefault(2)),
-      "--window",
-      1
-    ),
-    prefetch: Flag.Boolean("prefetch").pipe(
-      Flag.withDescription("work-stealing: ask for work ahead"),
-      Flag.withDefault(true)
-    ),
-    variant: Flag.Literals("variant", ["primes", "naive"]).pipe(
-      Flag.withDescription("numPrimeFactors by primes or by every m"),
-      Flag.withDefault("primes" as const)
-    ),
-    chunk: atLeast(
-      Flag.Int("chunk").pipe(Flag.withDescription("numbers per item"), Flag.withDefault(1500)),
-      "--chunk",
-      1
-    ),
-    json: Flag.Boolean("json").pipe(Flag.withDescription("print JSON instead of a table"), Flag.withDefault(false))
+    workers: workersFlag
   },
   (config) =>
     Effect.asVoid(
@@ -138,7 +148,7 @@ const master = Command.make(
       Flag.optional
     ),
     waitTimeout: Flag.Int("wait-timeout").pipe(
-      Flag.withDescription("seconds to wait for --wait-slaves before giving up"),
+      Flag.withDescription("seconds to wait for --wait-slaves before giving up (default 60)"),
       Flag.withDefault(60),
       Flag.filter(
         (n) => n >= 1,
@@ -146,20 +156,18 @@ const master = Command.make(
       )
     ),
     listen: Flag.String("listen").pipe(
-      Flag.withDescription("HOST:PORT of the master node"),
+      Flag.withDescription("HOST:PORT of the master node (default 127.0.0.1:0: any free port)"),
       Flag.withDefault("127.0.0.1:0")
     ),
     advertise: Flag.String("advertise").pipe(
       Flag.withDescription("the host the slaves reach the master at (when listening on 0.0.0.0)"),
       Flag.optional
     ),
-    pattern: Flag.Literals("pattern", patterns).pipe(Flag.withDefault("work-stealing" as const)),
-    n: atLeast(Flag.Int("count").pipe(Flag.withAlias("n"), Flag.withDefault(100_000)), "-n", 1),
-    variant: Flag.Literals("variant", ["primes", "naive"]).pipe(Flag.withDefault("primes" as const)),
-    chunk: atLeast(Flag.Int("chunk").pipe(Flag.withDefault(100)), "--chunk", 1),
-    window: atLeast(Flag.Int("window").pipe(Flag.withDefault(2)), "--window", 1),
-    prefetch: Flag.Boolean("prefetch").pipe(Flag.withDefault(true)),
-    json: Flag.Boolean("json").pipe(Flag.withDefault(false)),
+    pattern: Flag.Literals("pattern", patterns).pipe(
+      Flag.withDescription("how the work is handed out (default work-stealing)"),
+      Flag.withDefault("work-stealing" as const)
+    ),
+    ...jobFlags({ n: 100_000, chunk: 100 }),
     ...cookieFlags
   },
   (config) =>
@@ -183,23 +191,24 @@ const master = Command.make(
 const kmeans = Command.make(
   "kmeans",
   {
-    points: atLeast(Flag.Int("points").pipe(Flag.withDefault(50_000)), "--points", 5),
+    points: intFlag("points", 5, 50_000, "random points, in k clusters"),
     k: Flag.Int("k").pipe(
+      Flag.withDescription("clusters to find, 1 to 64 (default 5)"),
       Flag.withDefault(5),
       Flag.filter(
         (n) => n >= 1 && n <= 64,
         (n) => `-k must be between 1 and 64 (got ${n})`
       )
     ),
-    workers: Flag.Int("workers").pipe(
-      Flag.withDefault(2),
-      Flag.filter(
-        (n) => n >= 1 && n <= 64,
-        (n) => `--workers must be between 1 and 64 (got ${n})`
-      )
+    workers: workersFlag,
+    seed: Flag.Int("seed").pipe(
+      Flag.withDescription("seed of the random points (default 1: the same plot each run)"),
+      Flag.withDefault(1)
     ),
-    seed: Flag.Int("seed").pipe(Flag.withDefault(1)),
-    svg: Flag.String("svg").pipe(Flag.withDescription("where to write the plot"), Flag.withDefault("kmeans.svg"))
+    svg: Flag.String("svg").pipe(
+      Flag.withDescription("where to write the plot (default kmeans.svg)"),
+      Flag.withDefault("kmeans.svg")
+    )
   },
   (config) => Effect.asVoid(runKMeans(config))
 ).pipe(Command.withDescription("k-means on map-reduce over local worker threads; writes an SVG plot"))
