@@ -8,7 +8,7 @@
  *   node scripts/build.ts OUT_DIR    # into another directory (the package test builds into a temporary project)
  */
 import { execFileSync } from "node:child_process"
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -33,6 +33,19 @@ const built = (source: string, extension: ".js" | ".d.ts"): string =>
 
 const manifest = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as Manifest
 
+// the output directory is emptied first: refuse one that holds this repository, or anything but an
+// earlier build of this package
+const inside = path.relative(out, root)
+if (inside === "" || !inside.startsWith("..")) {
+  throw new Error(`build: ${out} holds this repository; give a directory of its own`)
+}
+if (existsSync(out) && readdirSync(out).length > 0) {
+  const previous = path.join(out, "package.json")
+  const built = existsSync(previous) ? (JSON.parse(readFileSync(previous, "utf8")) as Partial<Manifest>) : undefined
+  if (built?.name !== manifest.name || "scripts" in built) {
+    throw new Error(`build: ${out} is not empty and is not an earlier build of ${manifest.name}`)
+  }
+}
 rmSync(out, { recursive: true, force: true })
 const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc")
 execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", out], {
@@ -49,7 +62,10 @@ const published = {
   exports: {
     ".": { types: built("src/index.ts", ".d.ts"), default: built("src/index.ts", ".js") },
     "./*": { types: built("src/*.ts", ".d.ts"), default: built("src/*.ts", ".js") },
+    // not modules to import: the library's internals, the command and the worker threads' entry
     "./internal/*": null,
+    "./cli/*": null,
+    "./transport/worker-entry": null,
     "./package.json": "./package.json"
   },
   peerDependencies: manifest.peerDependencies,

@@ -84,6 +84,22 @@ describe("the built package", () => {
         const run = ok(yield* node(dir, ["main.mjs"]), "main.mjs")
         assert.deepStrictEqual(JSON.parse(run.stdout), [31985, 18])
 
+        // a module of its own reached by path, and no internals, command or worker entry to import
+        write(dir, "paths.mjs", [
+          "const code = (specifier) => import(specifier).then(() => 'ok', (e) => e.code)",
+          "console.log(JSON.stringify(await Promise.all([",
+          '  "cloud-effect/patterns/PrimeFactors", "cloud-effect/internal/node", "cloud-effect/cli/main",',
+          '  "cloud-effect/transport/worker-entry"',
+          "].map(code))))"
+        ])
+        const paths = ok(yield* node(dir, ["paths.mjs"]), "paths.mjs")
+        assert.deepStrictEqual(JSON.parse(paths.stdout), [
+          "ok",
+          "ERR_PACKAGE_PATH_NOT_EXPORTED",
+          "ERR_PACKAGE_PATH_NOT_EXPORTED",
+          "ERR_PACKAGE_PATH_NOT_EXPORTED"
+        ])
+
         // the declarations: a user's TypeScript checks against them, and a wrong type is caught
         write(dir, "tsconfig.json", [
           JSON.stringify({
