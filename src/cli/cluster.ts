@@ -12,6 +12,7 @@ import * as WorkPushing from "../patterns/WorkPushing.ts"
 import * as WorkStealing from "../patterns/WorkStealing.ts"
 import * as Remote from "../Remote.ts"
 import { isWildcard } from "../transport/Tcp.ts"
+import { moduleHref } from "../transport/Worker.ts"
 import { formatColumns, type Pattern } from "./demo.ts"
 
 /** `HOST:PORT` → host and port */
@@ -45,7 +46,8 @@ export const loadTable = (load: string | undefined): Effect.Effect<Layer.Layer<R
   Effect.gen(function* () {
     const own = Remote.table(...PrimeFactors.tasks)
     if (load === undefined) return own
-    const href = new URL(load, `file://${process.cwd()}/`).href
+    // (a path: its characters are not URL syntax, so `#` or `%` in it stay part of it)
+    const href = moduleHref(load)
     const module = yield* Effect.tryPromise({
       try: () => import(href) as Promise<{ readonly remoteTable?: unknown }>,
       catch: (e) => new Backend.BackendError({ address: load, reason: `cannot load the module: ${String(e)}` })
@@ -157,7 +159,16 @@ export const runMaster = (options: {
       )
     )
     if (options.json) {
-      yield* Console.log(JSON.stringify({ n: options.n, variant: options.variant, slaves: used, result, millis }))
+      yield* Console.log(
+        JSON.stringify({
+          pattern: options.pattern,
+          n: options.n,
+          variant: options.variant,
+          slaves: used,
+          result,
+          millis
+        })
+      )
     } else {
       yield* Console.log(
         `sum of numPrimeFactors (${options.variant}) over 1..${options.n} on ${used.length} TCP slave${used.length === 1 ? "" : "s"}`

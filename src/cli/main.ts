@@ -197,7 +197,7 @@ const kmeans = Command.make(
       Flag.withDefault(5),
       Flag.filter(
         (n) => n >= 1 && n <= 64,
-        (n) => `-k must be between 1 and 64 (got ${n})`
+        (n) => `--k must be between 1 and 64 (got ${n})`
       )
     ),
     workers: workersFlag,
