@@ -86,21 +86,24 @@ describe("WorkPool", () => {
       const master = yield* Node.make({ name: "master" })
       const s1 = yield* Node.make({ name: "s1" })
       const nodes = [s1.nodeId]
-      const cases: ReadonlyArray<readonly [WorkPool.Options, string]> = [
-        [{ strategy: "workStealing", nodes, batch: -1 }, "batch"],
-        [{ strategy: "workStealing", nodes, targetMillis: 0 }, "targetMillis"],
-        [{ strategy: "workPushing", nodes, window: 0 }, "window"],
-        [{ strategy: "workPushing", nodes, window: 1.5 }, "window"],
-        [{ strategy: "masterSlave", nodes, concurrency: Number.NaN }, "concurrency"],
-        [{ strategy: "workStealing", nodes, retries: -1 }, "retries"]
+      const cases: ReadonlyArray<readonly [WorkPool.Options, string, string]> = [
+        [{ strategy: "workStealing", nodes, batch: -1 }, "batch", "-1"],
+        [{ strategy: "workStealing", nodes, targetMillis: 0 }, "targetMillis", "0"],
+        [{ strategy: "workPushing", nodes, window: 0 }, "window", "0"],
+        [{ strategy: "workPushing", nodes, window: 1.5 }, "window", "1.5"],
+        [{ strategy: "masterSlave", nodes, concurrency: Number.NaN }, "concurrency", "NaN"],
+        [{ strategy: "workStealing", nodes, retries: -1 }, "retries", "-1"],
+        // from JavaScript: values the types would refuse
+        [{ strategy: "stealing", nodes } as unknown as WorkPool.Options, "strategy", '"stealing"'],
+        [{ strategy: "workPushing", nodes, window: "2" } as unknown as WorkPool.Options, "window", '"2"']
       ]
-      for (const [options, option] of cases) {
+      for (const [options, option, value] of cases) {
         const used = yield* Ref.make(false)
         const error = yield* Effect.flip(
           Ref.set(used, true).pipe(Effect.provide(WorkPool.layer(options)), Effect.provideService(Node.Node, master))
         )
         assert.strictEqual(error._tag, "InvalidOptions")
-        assert.strictEqual(error.option, option)
+        assert.deepInclude(error, { option, value })
         assert.isFalse(yield* Ref.get(used), "the pool was not provided")
         assert.deepStrictEqual(yield* pidsOn(master), [], "no process left on the master node")
       }

@@ -19,7 +19,7 @@
 import { Context, Effect, Fiber, Layer, PubSub, Schema, Semaphore, Stream } from "effect"
 import { CurrentNode, CurrentProcess } from "../internal/context.ts"
 import type { LocalNode } from "../internal/node.ts"
-import type { InvalidOptions, PatternError } from "../internal/patterns/errors.ts"
+import { InvalidOptions, type PatternError } from "../internal/patterns/errors.ts"
 import {
   defaultRetries,
   defaultTargetMillis,
@@ -114,7 +114,7 @@ export type Options = StrategyOptions & {
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
 }
 
-const strategyOf = (options: Options): Strategy => {
+const strategyOf = (options: Options): Strategy | InvalidOptions => {
   switch (options.strategy) {
     case "workStealing":
       return {
@@ -127,6 +127,13 @@ const strategyOf = (options: Options): Strategy => {
       return { _tag: "push", window: options.window ?? 2 }
     case "masterSlave":
       return { _tag: "masterSlave", concurrency: options.concurrency ?? Math.max(1, 2 * options.nodes.length) }
+    default:
+      // (from JavaScript, or a value the types did not see)
+      return new InvalidOptions({
+        option: "strategy",
+        value: JSON.stringify((options as { readonly strategy: unknown }).strategy) ?? "undefined",
+        expected: '"workStealing", "workPushing" or "masterSlave"'
+      })
   }
 }
 
@@ -141,6 +148,7 @@ export const layer = (options: Options): Layer.Layer<WorkPool, InvalidOptions, C
     WorkPool,
     Effect.gen(function* () {
       const strategy = strategyOf(options)
+      if (strategy instanceof InvalidOptions) return yield* strategy
       const invalid = invalidOption(options.retries ?? defaultRetries, strategy)
       if (invalid !== undefined) return yield* invalid
       const node = (yield* CurrentNode) as LocalNode

@@ -21,18 +21,22 @@ export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
 }
 
 /**
- * Every slave is gone (dead, or its node unreachable) while work remains.
+ * Every slave is gone (dead, or its node unreachable, or the job was given none) while work
+ * remains: `pending` items not done (handed out, retried, or not handed out yet when their number
+ * is known), and `unread` when the inputs (an iterable or a Stream) may hold more not yet read.
  * @since 0.1.0
  */
 export class NoSlavesLeft extends Schema.TaggedError<NoSlavesLeft>()("NoSlavesLeft", {
   task: Schema.String,
-  pending: Schema.Int
+  pending: Schema.Int,
+  unread: Schema.Boolean
 }) {
   override get message(): string {
-    // (none read: the job was given no nodes, and its inputs are a Stream not read yet)
-    const left =
-      this.pending === 0 ? "inputs not yet read" : `${this.pending} item${this.pending === 1 ? "" : "s"} unfinished`
-    return `no slave is left to run task ${this.task} (${left})`
+    const parts = [
+      ...(this.pending > 0 || !this.unread ? [`${this.pending} item${this.pending === 1 ? "" : "s"} unfinished`] : []),
+      ...(this.unread ? ["inputs not yet read"] : [])
+    ]
+    return `no slave is left to run task ${this.task} (${parts.join(", and ")})`
   }
 }
 

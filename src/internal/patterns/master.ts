@@ -229,7 +229,13 @@ const describeInput = (input: unknown): string => {
 /** the first option that makes no sense, if any */
 export const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | undefined => {
   const check = (option: string, value: number, ok: boolean, expected: string) =>
-    ok ? undefined : new InvalidOptions({ option, value: String(value), expected })
+    ok
+      ? undefined
+      : new InvalidOptions({
+          option,
+          value: typeof value === "number" ? String(value) : JSON.stringify(value),
+          expected
+        })
   const atLeast = (option: string, value: number, min: number) =>
     check(option, value, Number.isSafeInteger(value) && value >= min, `an integer >= ${min}`)
   const first =
@@ -594,7 +600,14 @@ export const runJob = <I, O, E, R>(
           }
         })
 
-      const noSlaves = () => new NoSlavesLeft({ task: task.name, pending: inFlight + retry.length + aheadSize() })
+      const noSlaves = () => {
+        const left = itemsLeft()
+        return new NoSlavesLeft({
+          task: task.name,
+          pending: inFlight + (left ?? retry.length + aheadSize()),
+          unread: left === undefined && !source.exhausted()
+        })
+      }
 
       /** work-stealing: serve the slaves that asked */
       const serveRequests = (cap: number) =>
@@ -730,12 +743,9 @@ export const runJob = <I, O, E, R>(
             ? liveNodes.size === 0 && slaves.size === 0 && pendingSpawns.size === 0
             : slaves.size === 0 && pendingSpawns.size === 0
         ) {
-          // with nothing read yet, an input that is empty needs no slave: read one input ahead
-          // (without waiting for a Stream, which may be live)
-          if (aheadSize() === 0 && retry.length === 0 && inFlight === 0) {
-            yield* source.take(1, (input) => ahead.push(fresh(input)), false)
-            if (finished()) break
-          }
+          // an array with nothing left needs no slave (an iterable or a Stream is not read here:
+          // reading may take an input from the caller's iterator, or wait on a live Stream)
+          if (itemsLeft() === 0 && inFlight === 0) break
           return yield* noSlaves()
         }
         yield* Process.receiveWait(
