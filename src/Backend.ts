@@ -161,13 +161,13 @@ export const awaitSlaves = (
         orElse: () => {
           const seconds = Duration.format(Duration.millis(timeout))
           const which = known.length > 0 ? `: ${known.map((s) => s.address).join(", ")}` : ""
-          // the slaves that tried and were refused know why (a wrong cookie): this node only logs it
+          // a slave refused for its cookie is only in the logs (a warning on both nodes)
           return Effect.fail(
             new BackendError({
               address: backend.master.address,
               reason:
                 `timed out after ${seconds} waiting for ${n} slave${n === 1 ? "" : "s"} (${known.length} known${which}); ` +
-                "a slave with another cookie is refused, and its log says so"
+                "a slave with another cookie is refused, with a warning in both nodes' logs"
             })
           )
         }

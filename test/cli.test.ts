@@ -238,9 +238,26 @@ describe("cloud-effect over TCP, separate OS processes", () => {
         assert.strictEqual(timedOut.code, 1)
         assert.match(
           timedOut.stderr,
-          /^cloud-effect: tcp:\/\/127\.0\.0\.1:\d+: timed out after 1s waiting for 1 slave \(0 known\); a slave with another cookie is refused, and its log says so$/m
+          /^cloud-effect: tcp:\/\/127\.0\.0\.1:\d+: timed out after 1s waiting for 1 slave \(0 known\); a slave with another cookie is refused, with a warning in both nodes' logs$/m
         )
         assert.notInclude(timedOut.stderr, "    at ")
+
+        // a slave with another cookie: the master says why on stderr, and nothing on stdout
+        const otherCookie = yield* waitingMaster([
+          "--wait-slaves",
+          "1",
+          "--wait-timeout",
+          "3",
+          "--cookie",
+          "another-cookie",
+          "--json"
+        ])
+        yield* slaveWith(["--master", otherCookie.address])
+        const refused = yield* Effect.promise(() => otherCookie.run)
+        assert.strictEqual(refused.code, 1)
+        assert.strictEqual(refused.stdout, "")
+        assert.match(refused.stderr, /WARN .*wrong cookie/)
+        assert.match(refused.stderr, /^cloud-effect: .*timed out after 3s waiting for 1 slave \(0 known\)/m)
 
         const noSlaves = yield* command(["master", "--cookie", cookie])
         assert.strictEqual(noSlaves.code, 1)

@@ -13,7 +13,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Console, Effect, Layer, Option, References } from "effect"
+import { Cause, Console, Effect, Layer, Logger, Option, References } from "effect"
 import { CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as Backend from "../Backend.ts"
 import { runMaster, runSlave, tcpAddress } from "./cluster.ts"
@@ -262,8 +262,16 @@ Command.run(cli, { version: "0.1.0" }).pipe(
     )
   }),
   Effect.provide(Layer.merge(NodeServices.layer, presenter)),
-  // the transport's warnings (a refused cookie, a lost connection) are for the slaves' operators;
-  // the command prints its own one-line errors
-  Effect.provideService(References.MinimumLogLevel, process.argv[2] === "slave" ? "Warn" : "Error"),
+  // the transport's warnings (a refused cookie, a lost connection) are for the operators of the
+  // slaves, and of a master that waits for slaves to register (a slave with another cookie is
+  // refused there); otherwise the command prints its own one-line errors
+  Effect.provideService(
+    References.MinimumLogLevel,
+    process.argv[2] === "slave" || (process.argv[2] === "master" && process.argv.includes("--wait-slaves"))
+      ? "Warn"
+      : "Error"
+  ),
+  // log lines go to stderr: stdout is the command's output (a table, JSON, the slave's address)
+  Effect.provideService(Logger.LogToStderr, true),
   NodeRuntime.runMain({ disableErrorReporting: true })
 )
