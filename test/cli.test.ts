@@ -9,8 +9,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
-import { Backend, PrimeFactors, Remote, WorkStealing } from "../src/index.ts"
+import { Effect, Redacted, Schema } from "effect"
+import { Backend, PrimeFactors, Remote, Task, WorkStealing } from "../src/index.ts"
 import { type Run, runNode } from "./helpers.ts"
 
 const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url))
@@ -64,6 +64,10 @@ const waitingMaster = (args: ReadonlyArray<string>) =>
     ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
   )
 
+/** a master node on TCP in this process, with these slave processes */
+const masterOn = (slaves: ReadonlyArray<string>, table: ReturnType<typeof Remote.table>) =>
+  Backend.tcpMaster({ host: "127.0.0.1", port: 0, cookie: Redacted.make(cookie), table, slaves })
+
 describe("cloud-effect over TCP, separate OS processes", () => {
   it.live(
     "master against two slave processes prints the exact sum",
@@ -111,19 +115,40 @@ describe("cloud-effect over TCP, separate OS processes", () => {
                 }
               })
           })
-        ).pipe(
-          Effect.provide(
-            Backend.tcpMaster({
-              host: "127.0.0.1",
-              port: 0,
-              cookie: Redacted.make(cookie),
-              table: Remote.table(...PrimeFactors.tasks),
-              slaves: [a.address, b.address]
-            })
-          )
-        )
+        ).pipe(Effect.provide(masterOn([a.address, b.address], Remote.table(...PrimeFactors.tasks))))
         assert.isTrue(killed, "the slave was killed during the run")
         assert.strictEqual(result, PrimeFactors.sequential(PrimeFactors.numPrimeFactorsNaive, n))
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "slave --load serves a user's tasks from a module whose path has '#' and '%' in it",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "cloud-effect-load-"))),
+          (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+        )
+        const odd = path.join(dir, "tasks #1 100%")
+        fs.mkdirSync(odd)
+        // a user's module: the same effect and cloud-effect modules as the slave's (by their files)
+        const library = new URL("../src/index.ts", import.meta.url).href
+        fs.writeFileSync(
+          path.join(odd, "tasks.ts"),
+          [
+            `import { Schema } from ${JSON.stringify(import.meta.resolve("effect"))}`,
+            `import { Remote, Task } from ${JSON.stringify(library)}`,
+            'export const triple = Task.sync("user/triple", Schema.Int, Schema.Int, (n: number) => 3 * n)',
+            "export const remoteTable = Remote.table(triple)"
+          ].join("\n")
+        )
+        const served = yield* slaveWith(["--load", path.join(odd, "tasks.ts")])
+        const triple = Task.sync("user/triple", Schema.Int, Schema.Int, (n: number) => 3 * n)
+        const sum = yield* Backend.startMaster((slaves) =>
+          WorkStealing.run({ task: triple, inputs: [1, 2, 3], nodes: slaves, reduce: PrimeFactors.sum })
+        ).pipe(Effect.provide(masterOn([served.address], Remote.table(triple))))
+        assert.strictEqual(sum, 18)
       }).pipe(Effect.scoped),
     60_000
   )
@@ -232,6 +257,7 @@ describe("cloud-effect over TCP, separate OS processes", () => {
         assert.strictEqual(run.code, 0, run.stderr)
         const out = JSON.parse(run.stdout)
         assert.strictEqual(out.result, 31985)
+        assert.strictEqual(out.pattern, "work-stealing")
         assert.strictEqual(out.slaves.length, 2, "the job ran on both registered slaves")
 
         const timedOut = yield* command(["master", "--wait-slaves", "1", "--wait-timeout", "1", "--cookie", cookie])

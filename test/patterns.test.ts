@@ -269,10 +269,10 @@ describe("patterns: sum of numPrimeFactors", () => {
         const iterable = yield* runOn(master)(run({ ...job, inputs: { [Symbol.iterator]: () => iterator } })).pipe(
           Effect.flip
         )
-        assert.strictEqual(iterable.message, failed("inputs not yet read"))
+        assert.strictEqual(iterable.message, failed("inputs not read"))
         assert.deepStrictEqual([...{ [Symbol.iterator]: () => iterator }], [1, 2, 3], "no input was taken from it")
         const stream = yield* runOn(master)(run({ ...job, inputs: Stream.make(1, 2, 3) })).pipe(Effect.flip)
-        assert.strictEqual(stream.message, failed("inputs not yet read"))
+        assert.strictEqual(stream.message, failed("inputs not read"))
         assert.strictEqual(yield* runOn(master)(run({ ...job, inputs: [] })), 0)
       }
       yield* assertNoneLeft([master])

@@ -95,7 +95,14 @@ describe("WorkPool", () => {
         [{ strategy: "workStealing", nodes, retries: -1 }, "retries", "-1"],
         // from JavaScript: values the types would refuse
         [{ strategy: "stealing", nodes } as unknown as WorkPool.Options, "strategy", '"stealing"'],
-        [{ strategy: "workPushing", nodes, window: "2" } as unknown as WorkPool.Options, "window", '"2"']
+        [{ strategy: "workPushing", nodes, window: "2" } as unknown as WorkPool.Options, "window", '"2"'],
+        [{ strategy: "workPushing", nodes, window: 2n } as unknown as WorkPool.Options, "window", "2n"],
+        [
+          { strategy: "masterSlave", nodes, concurrency: Symbol("k") } as unknown as WorkPool.Options,
+          "concurrency",
+          "Symbol(k)"
+        ],
+        [{ strategy: 7, nodes } as unknown as WorkPool.Options, "strategy", "7"]
       ]
       for (const [options, option, value] of cases) {
         const used = yield* Ref.make(false)

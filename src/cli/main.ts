@@ -267,7 +267,9 @@ Command.run(cli, { version: "0.1.0" }).pipe(
   // refused there); otherwise the command prints its own one-line errors
   Effect.provideService(
     References.MinimumLogLevel,
-    process.argv[2] === "slave" || (process.argv[2] === "master" && process.argv.includes("--wait-slaves"))
+    process.argv[2] === "slave" ||
+      (process.argv[2] === "master" &&
+        process.argv.some((arg) => arg === "--wait-slaves" || arg.startsWith("--wait-slaves=")))
       ? "Warn"
       : "Error"
   ),

@@ -24,6 +24,8 @@ export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
  * Every slave is gone (dead, or its node unreachable, or the job was given none) while work
  * remains: `pending` items not done (handed out, retried, or not handed out yet when their number
  * is known), and `unread` when the inputs (an iterable or a Stream) may hold more not yet read.
+ * Without a slave an iterable or a Stream is not read at all, so a job given no nodes fails with it
+ * even if they are empty (an empty array needs no slave).
  * @since 0.1.0
  */
 export class NoSlavesLeft extends Schema.TaggedError<NoSlavesLeft>()("NoSlavesLeft", {
@@ -32,11 +34,10 @@ export class NoSlavesLeft extends Schema.TaggedError<NoSlavesLeft>()("NoSlavesLe
   unread: Schema.Boolean
 }) {
   override get message(): string {
-    const parts = [
-      ...(this.pending > 0 || !this.unread ? [`${this.pending} item${this.pending === 1 ? "" : "s"} unfinished`] : []),
-      ...(this.unread ? ["inputs not yet read"] : [])
-    ]
-    return `no slave is left to run task ${this.task} (${parts.join(", and ")})`
+    const items = `${this.pending} item${this.pending === 1 ? "" : "s"} unfinished`
+    // (unread: the end of the inputs was not reached; there may be none left)
+    const left = !this.unread ? items : this.pending === 0 ? "inputs not read" : `${items}, and more inputs may remain`
+    return `no slave is left to run task ${this.task} (${left})`
   }
 }
 

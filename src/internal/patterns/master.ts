@@ -213,29 +213,33 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
     }
   })
 
-const describeInput = (input: unknown): string => {
-  let s: string
-  if (typeof input === "string") s = JSON.stringify(input)
-  else if (typeof input === "object" && input !== null && (input.constructor === Object || Array.isArray(input))) {
-    try {
-      s = JSON.stringify(input, (_, v) => (typeof v === "bigint" ? `${v}n` : v))
-    } catch {
-      s = String(input)
+/** a value (an input, an option) for an error message: short, and never a throw */
+export const describeInput = (input: unknown): string => {
+  const text = (): string => {
+    if (typeof input === "string") return JSON.stringify(input)
+    if (typeof input === "bigint") return `${input}n`
+    if (typeof input === "object" && input !== null && (input.constructor === Object || Array.isArray(input))) {
+      try {
+        return JSON.stringify(input, (_, v) => (typeof v === "bigint" ? `${v}n` : v))
+      } catch {
+        // (a cycle): as below
+      }
     }
-  } else s = String(input)
+    try {
+      return String(input)
+    } catch {
+      // an object with no prototype, or a toString that throws
+      return Object.prototype.toString.call(input)
+    }
+  }
+  const s = text()
   return s.length > 200 ? `${s.slice(0, 200)}…` : s
 }
 
 /** the first option that makes no sense, if any */
 export const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | undefined => {
   const check = (option: string, value: number, ok: boolean, expected: string) =>
-    ok
-      ? undefined
-      : new InvalidOptions({
-          option,
-          value: typeof value === "number" ? String(value) : JSON.stringify(value),
-          expected
-        })
+    ok ? undefined : new InvalidOptions({ option, value: describeInput(value), expected })
   const atLeast = (option: string, value: number, min: number) =>
     check(option, value, Number.isSafeInteger(value) && value >= min, `an integer >= ${min}`)
   const first =
