@@ -13,8 +13,8 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Console, Effect, Layer, Logger, Option, References } from "effect"
-import { CliError, CliOutput, Command, Flag } from "effect/cli"
+import { Cause, Console, Effect, identity, Layer, Logger, Option, References } from "effect"
+import { CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import * as Backend from "../Backend.ts"
 import { runMaster, runSlave, tcpAddress } from "./cluster.ts"
 import { type Pattern, patterns, runDemo } from "./demo.ts"
@@ -100,6 +100,16 @@ const cookieFlags = {
   )
 }
 
+/**
+ * The transport's warnings (a refused cookie, a lost connection) shown: they are for the operators
+ * of slaves and of a master that waits for slaves; other commands print their own one-line errors.
+ * A `--log-level` given on the command line is kept.
+ */
+const withWarnings = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(GlobalFlag.LogLevel, (chosen) =>
+    Option.isSome(chosen) ? effect : Effect.provideService(effect, References.MinimumLogLevel, "Warn")
+  )
+
 const cookieOf = (flags: { cookie: Option.Option<string>; cookieFile: Option.Option<string> }) =>
   Backend.cookie({ cookie: Option.getOrUndefined(flags.cookie), file: Option.getOrUndefined(flags.cookieFile) })
 
@@ -127,7 +137,7 @@ const slave = Command.make(
         load: Option.getOrUndefined(config.load),
         master: Option.getOrUndefined(config.master)
       })
-    )
+    ).pipe(withWarnings)
 ).pipe(Command.withDescription("start a slave node on TCP and serve until stopped"))
 
 const master = Command.make(
@@ -171,21 +181,24 @@ const master = Command.make(
     ...cookieFlags
   },
   (config) =>
-    Effect.flatMap(cookieOf(config), (cookie) =>
-      Effect.asVoid(
-        runMaster({
-          ...config,
-          advertise: Option.getOrUndefined(config.advertise),
-          waitSlaves: Option.getOrUndefined(config.waitSlaves),
-          cookie,
-          slaves: config.slaves
-            .split(",")
-            .map((s) => s.trim())
-            .filter((s) => s !== "")
-            .map(tcpAddress)
-        })
-      )
-    )
+    Effect.flatMap(
+      cookieOf(config),
+      (cookie) =>
+        Effect.asVoid(
+          runMaster({
+            ...config,
+            advertise: Option.getOrUndefined(config.advertise),
+            waitSlaves: Option.getOrUndefined(config.waitSlaves),
+            cookie,
+            slaves: config.slaves
+              .split(",")
+              .map((s) => s.trim())
+              .filter((s) => s !== "")
+              .map(tcpAddress)
+          })
+        )
+      // a master that waits for slaves to register: a slave with another cookie is refused there
+    ).pipe(Option.isSome(config.waitSlaves) ? withWarnings : identity)
 ).pipe(Command.withDescription("run the demo job on TCP slaves"))
 
 const kmeans = Command.make(
@@ -262,17 +275,8 @@ Command.run(cli, { version: "0.1.0" }).pipe(
     )
   }),
   Effect.provide(Layer.merge(NodeServices.layer, presenter)),
-  // the transport's warnings (a refused cookie, a lost connection) are for the operators of the
-  // slaves, and of a master that waits for slaves to register (a slave with another cookie is
-  // refused there); otherwise the command prints its own one-line errors
-  Effect.provideService(
-    References.MinimumLogLevel,
-    process.argv[2] === "slave" ||
-      (process.argv[2] === "master" &&
-        process.argv.some((arg) => arg === "--wait-slaves" || arg.startsWith("--wait-slaves=")))
-      ? "Warn"
-      : "Error"
-  ),
+  // errors only: the commands that serve or wait show warnings too (`withWarnings`)
+  Effect.provideService(References.MinimumLogLevel, "Error"),
   // log lines go to stderr: stdout is the command's output (a table, JSON, the slave's address)
   Effect.provideService(Logger.LogToStderr, true),
   NodeRuntime.runMain({ disableErrorReporting: true })

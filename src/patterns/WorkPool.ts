@@ -23,7 +23,7 @@ import { InvalidOptions, type PatternError } from "../internal/patterns/errors.t
 import {
   defaultRetries,
   defaultTargetMillis,
-  describeInput,
+  describeValue,
   invalidOption,
   makePool,
   type Progress,
@@ -132,7 +132,7 @@ const strategyOf = (options: Options): Strategy | InvalidOptions => {
       // (from JavaScript, or a value the types did not see)
       return new InvalidOptions({
         option: "strategy",
-        value: describeInput((options as { readonly strategy: unknown }).strategy),
+        value: describeValue((options as { readonly strategy: unknown }).strategy),
         expected: '"workStealing", "workPushing" or "masterSlave"'
       })
   }

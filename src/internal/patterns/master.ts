@@ -214,7 +214,7 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
   })
 
 /** a value (an input, an option) for an error message: short, and never a throw */
-export const describeInput = (input: unknown): string => {
+export const describeValue = (input: unknown): string => {
   const text = (): string => {
     if (typeof input === "string") return JSON.stringify(input)
     if (typeof input === "bigint") return `${input}n`
@@ -239,7 +239,7 @@ export const describeInput = (input: unknown): string => {
 /** the first option that makes no sense, if any */
 export const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | undefined => {
   const check = (option: string, value: number, ok: boolean, expected: string) =>
-    ok ? undefined : new InvalidOptions({ option, value: describeInput(value), expected })
+    ok ? undefined : new InvalidOptions({ option, value: describeValue(value), expected })
   const atLeast = (option: string, value: number, min: number) =>
     check(option, value, Number.isSafeInteger(value) && value >= min, `an integer >= ${min}`)
   const first =
@@ -392,7 +392,7 @@ export const runJob = <I, O, E, R>(
               return new InvalidInput({
                 task: task.name,
                 index: item.index,
-                input: describeInput(item.input),
+                input: describeValue(item.input),
                 error: reason.split("\n")[0] ?? reason
               })
             }
@@ -415,7 +415,7 @@ export const runJob = <I, O, E, R>(
             new TaskFailed({
               task: task.name,
               item: item.id,
-              input: describeInput(item.input),
+              input: describeValue(item.input),
               attempts: item.attempts,
               error
             })
