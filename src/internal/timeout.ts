@@ -21,6 +21,8 @@ const hasNaN = (input: Duration.Input): boolean => {
  * A `Duration` already made from NaN is 0 and cannot be told apart.
  */
 export const millisOf = (input: Duration.Input): number => {
+  // (a number is milliseconds already: the common case of a receive's timeout, with no allocation)
+  if (typeof input === "number") return input
   if (hasNaN(input)) return Number.NaN
   const duration = Duration.fromInput(input)
   return Option.isSome(duration) ? Duration.toMillis(duration.value) : Number.NaN
