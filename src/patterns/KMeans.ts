@@ -15,7 +15,8 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { InvalidOptions } from "../internal/patterns/errors.ts"
+import type { InvalidOptions } from "../internal/patterns/errors.ts"
+import { integerOption } from "../internal/patterns/options.ts"
 import type { NodeId } from "../NodeId.ts"
 import type { Process } from "../Process.ts"
 import * as Remote from "../Remote.ts"
@@ -186,18 +187,10 @@ const invalidOption = (
   options: { readonly maxIterations?: number | undefined; readonly slice?: number | undefined }
 ): InvalidOptions | undefined => {
   const count = points.length / 2
-  const check = (option: string, value: number, max: number | undefined) =>
-    Number.isSafeInteger(value) && value >= 1 && (max === undefined || value <= max)
-      ? undefined
-      : new InvalidOptions({
-          option,
-          value: String(value),
-          expected: max === undefined ? "an integer >= 1" : `an integer from 1 to ${max} (the number of points)`
-        })
   return (
-    check("k", k, Math.max(1, count)) ??
-    check("maxIterations", options.maxIterations ?? 50, undefined) ??
-    check("slice", options.slice ?? 2000, undefined)
+    integerOption("k", k, 1, { value: Math.max(1, count), what: "the number of points" }) ??
+    integerOption("maxIterations", options.maxIterations ?? 50, 1) ??
+    integerOption("slice", options.slice ?? 2000, 1)
   )
 }
 

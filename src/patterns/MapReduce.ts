@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { InvalidOptions } from "../internal/patterns/errors.ts"
+import { integerOption } from "../internal/patterns/options.ts"
 import * as Task from "../Task.ts"
 import type { WorkPool } from "./WorkPool.ts"
 
@@ -118,9 +118,8 @@ export const distributedMapReduce = <K1, V1, K2, V2, V3>(
   options: { readonly chunk?: number } = {}
 ) => {
   const chunk = options.chunk ?? 64
-  if (!(Number.isSafeInteger(chunk) && chunk >= 1)) {
-    return Effect.fail(new InvalidOptions({ option: "chunk", value: String(chunk), expected: "an integer >= 1" }))
-  }
+  const invalid = integerOption("chunk", chunk, 1)
+  if (invalid !== undefined) return Effect.fail(invalid)
   return Effect.map(
     pool.reduce(task, chunksOf(input, chunk), {
       initial: new Map<K2, Array<V2>>(),

@@ -23,7 +23,6 @@ import { InvalidOptions, type PatternError } from "../internal/patterns/errors.t
 import {
   defaultRetries,
   defaultTargetMillis,
-  describeValue,
   invalidOption,
   makePool,
   type Progress,
@@ -33,6 +32,7 @@ import {
   type Strategy,
   streamJob
 } from "../internal/patterns/master.ts"
+import { describeValue } from "../internal/patterns/options.ts"
 import { start } from "../internal/spawn.ts"
 import type { NodeId } from "../NodeId.ts"
 import { DiedReason } from "../Notification.ts"

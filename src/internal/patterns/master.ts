@@ -23,6 +23,7 @@ import { DidSpawn, SpawnFailed } from "../closure.ts"
 import { withState } from "../context.ts"
 import { InvalidInput, InvalidOptions, NoSlavesLeft, type PatternError, TaskFailed } from "./errors.ts"
 import { NoWork, Request, Results, Work } from "./messages.ts"
+import { describeValue, integerOption } from "./options.ts"
 import { ItemEnv, itemClosure, PushEnv, pushClosure, StealEnv, stealClosure } from "./slaves.ts"
 
 /** How outputs are folded into one result. */
@@ -213,35 +214,10 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
     }
   })
 
-/** a value (an input, an option) for an error message: short, and never a throw */
-export const describeValue = (input: unknown): string => {
-  const text = (): string => {
-    if (typeof input === "string") return JSON.stringify(input)
-    if (typeof input === "bigint") return `${input}n`
-    if (typeof input === "object" && input !== null && (input.constructor === Object || Array.isArray(input))) {
-      try {
-        return JSON.stringify(input, (_, v) => (typeof v === "bigint" ? `${v}n` : v))
-      } catch {
-        // (a cycle): as below
-      }
-    }
-    try {
-      return String(input)
-    } catch {
-      // an object with no prototype, or a toString that throws
-      return Object.prototype.toString.call(input)
-    }
-  }
-  const s = text()
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s
-}
-
 /** the first option that makes no sense, if any */
 export const invalidOption = (retries: number, strategy: Strategy): InvalidOptions | undefined => {
   const check = (option: string, value: number, ok: boolean, expected: string) =>
     ok ? undefined : new InvalidOptions({ option, value: describeValue(value), expected })
-  const atLeast = (option: string, value: number, min: number) =>
-    check(option, value, Number.isSafeInteger(value) && value >= min, `an integer >= ${min}`)
   const first =
     retries === Infinity
       ? undefined
@@ -250,7 +226,7 @@ export const invalidOption = (retries: number, strategy: Strategy): InvalidOptio
   switch (strategy._tag) {
     case "steal":
       return (
-        atLeast("batch", strategy.batch, 0) ??
+        integerOption("batch", strategy.batch, 0) ??
         check(
           "targetMillis",
           strategy.targetMillis,
@@ -259,9 +235,9 @@ export const invalidOption = (retries: number, strategy: Strategy): InvalidOptio
         )
       )
     case "push":
-      return atLeast("window", strategy.window, 1)
+      return integerOption("window", strategy.window, 1)
     case "masterSlave":
-      return atLeast("concurrency", strategy.concurrency, 1)
+      return integerOption("concurrency", strategy.concurrency, 1)
   }
 }
 
