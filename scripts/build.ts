@@ -41,8 +41,8 @@ if (inside === "" || !inside.startsWith("..")) {
 }
 if (existsSync(out) && readdirSync(out).length > 0) {
   const previous = path.join(out, "package.json")
-  const built = existsSync(previous) ? (JSON.parse(readFileSync(previous, "utf8")) as Partial<Manifest>) : undefined
-  if (built?.name !== manifest.name || "scripts" in built) {
+  const earlier = existsSync(previous) ? (JSON.parse(readFileSync(previous, "utf8")) as Partial<Manifest>) : undefined
+  if (earlier?.name !== manifest.name || "scripts" in earlier) {
     throw new Error(`build: ${out} is not empty and is not an earlier build of ${manifest.name}`)
   }
 }
