@@ -3,8 +3,9 @@
  *
  * Run: npx -c 'node examples/ping-pong.ts'
  */
+
+import { Node, Process, ProcessId } from "cloud-effect"
 import { Effect, Schema } from "effect"
-import { Node, Process, ProcessId } from "../src/index.ts"
 
 class Ping extends Schema.TaggedClass<Ping>()("Ping", { from: ProcessId.ProcessId }) {}
 class Pong extends Schema.TaggedClass<Pong>()("Pong", { n: Schema.Int }) {}

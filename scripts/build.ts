@@ -1,14 +1,14 @@
 /**
  * Build the package as it is published: JavaScript and type declarations (compiled from src/ by
- * `tsconfig.build.json`), with a package.json whose `exports` and `bin` name them, the README and
- * the LICENSE. Node strips no types from files under node_modules, so an installed package must not
+ * `tsconfig.build.json`), with a package.json whose `exports` and `bin` name them, the README, the
+ * LICENSE, and the docs and examples the README links to. Node strips no types from files under node_modules, so an installed package must not
  * be TypeScript; in this repository the sources run as they are.
  *
  *   npm run build                    # into dist/; then `npm publish dist`
  *   node scripts/build.ts OUT_DIR    # into another directory (the package test builds into a temporary project)
  */
 import { execFileSync } from "node:child_process"
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -62,10 +62,9 @@ const published = {
   exports: {
     ".": { types: built("src/index.ts", ".d.ts"), default: built("src/index.ts", ".js") },
     "./*": { types: built("src/*.ts", ".d.ts"), default: built("src/*.ts", ".js") },
-    // not modules to import: the library's internals, the command and the worker threads' entry
+    // not modules to import: the library's internals (the worker threads' entry among them) and the command
     "./internal/*": null,
     "./cli/*": null,
-    "./transport/worker-entry": null,
     "./package.json": "./package.json"
   },
   peerDependencies: manifest.peerDependencies,
@@ -73,4 +72,6 @@ const published = {
 }
 writeFileSync(path.join(out, "package.json"), `${JSON.stringify(published, null, 2)}\n`)
 for (const file of ["README.md", "LICENSE"]) copyFileSync(path.join(root, file), path.join(out, file))
+// the README's links go to these (the package test follows every link of the installed package)
+for (const dir of ["docs", "examples"]) cpSync(path.join(root, dir), path.join(out, dir), { recursive: true })
 process.stdout.write(`built ${manifest.name} ${manifest.version} into ${path.relative(process.cwd(), out) || "."}\n`)

@@ -37,12 +37,13 @@ import type { RemoteTable } from "./internal/closure.ts"
 import type { CurrentProcess } from "./internal/context.ts"
 import type { LocalNode } from "./internal/node.ts"
 import { describeDuration, millisOf } from "./internal/timeout.ts"
+import { loadRemoteTable } from "./internal/worker.ts"
 import * as Node from "./Node.ts"
 import * as NodeId from "./NodeId.ts"
 import { NodeMonitorNotification } from "./Notification.ts"
 import * as Process from "./Process.ts"
 import { layerTcp, parseAddress } from "./transport/Tcp.ts"
-import { buildRemoteTable, layerWorkerHub, mainAddress, type SpawnOptions, WorkerHub } from "./transport/Worker.ts"
+import { layerWorkerHub, mainAddress, type SpawnOptions, WorkerError, WorkerHub } from "./transport/Worker.ts"
 
 /**
  * The nodes of a backend: the master (the node `startMaster` runs on) and its slaves.
@@ -97,7 +98,9 @@ export const workerThreads = (
 ): Layer.Layer<Backend | Node.Node | WorkerHub, BackendError> =>
   Layer.effectContext(
     Effect.gen(function* () {
-      const table = yield* buildRemoteTable(options.module, mainAddress)
+      const table = yield* loadRemoteTable(options.module).pipe(
+        Effect.mapError((reason) => new WorkerError({ address: mainAddress, reason }))
+      )
       const hubContext = yield* Layer.build(layerWorkerHub)
       const hub = Context.get(hubContext, WorkerHub)
       const slaves = yield* hub.spawnWorkers(n, options)

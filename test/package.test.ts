@@ -55,12 +55,24 @@ describe("the built package", () => {
       Effect.gen(function* () {
         const dir = yield* project
         const installed = path.join(dir, "node_modules", "cloud-effect")
-        assert.isFalse(
-          fs
-            .readdirSync(installed, { recursive: true, encoding: "utf8" })
-            .some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")),
-          "no TypeScript source in the package"
+        const files = fs.readdirSync(installed, { recursive: true, encoding: "utf8" })
+        assert.deepStrictEqual(
+          files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !/^(docs|examples)\//.test(f)),
+          [],
+          "no TypeScript source among the package's modules (only in its docs and examples)"
         )
+        // every relative link of its README and docs leads to a file of the package
+        const broken = files
+          .filter((f) => f.endsWith(".md"))
+          .flatMap((f) =>
+            [...fs.readFileSync(path.join(installed, f), "utf8").matchAll(/\]\(([^)#\s]+)[^)]*\)/g)]
+              .map((m) => m[1]!)
+              .filter((link) => !/^[a-z]+:/i.test(link))
+              .filter((link) => !fs.existsSync(path.join(installed, path.dirname(f), decodeURIComponent(link))))
+              .map((link) => `${f}: ${link}`)
+          )
+        assert.isTrue(files.includes("README.md") && files.some((f) => f.startsWith("docs")), "README and docs shipped")
+        assert.deepStrictEqual(broken, [], "links that lead nowhere in the package")
 
         // a task of the user's own, and the library's, on two worker-thread slaves
         write(dir, "tasks.mjs", [
@@ -89,7 +101,7 @@ describe("the built package", () => {
           "const code = (specifier) => import(specifier).then(() => 'ok', (e) => e.code)",
           "console.log(JSON.stringify(await Promise.all([",
           '  "cloud-effect/patterns/PrimeFactors", "cloud-effect/internal/node", "cloud-effect/cli/main",',
-          '  "cloud-effect/transport/worker-entry"',
+          '  "cloud-effect/internal/worker-entry"',
           "].map(code))))"
         ])
         const paths = ok(yield* node(dir, ["paths.mjs"]), "paths.mjs")
@@ -98,6 +110,18 @@ describe("the built package", () => {
           "ERR_PACKAGE_PATH_NOT_EXPORTED",
           "ERR_PACKAGE_PATH_NOT_EXPORTED",
           "ERR_PACKAGE_PATH_NOT_EXPORTED"
+        ])
+
+        // the transports' modules export their public names only (their helpers are internal)
+        write(dir, "names.mjs", [
+          "const names = async (m) => Object.keys(await import('cloud-effect/transport/' + m)).sort()",
+          'console.log(JSON.stringify(await Promise.all(["Memory", "Tcp", "Worker"].map(names))))'
+        ])
+        const names = ok(yield* node(dir, ["names.mjs"]), "names.mjs")
+        assert.deepStrictEqual(JSON.parse(names.stdout), [
+          ["MemoryNetwork", "layerMemory", "layerMemoryWith"],
+          ["formatAddress", "layerTcp", "make", "parseAddress"],
+          ["WorkerError", "WorkerHub", "layerWorkerHub", "mainAddress"]
         ])
 
         // the declarations: a user's TypeScript checks against them, and a wrong type is caught

@@ -5,14 +5,14 @@
 import { Console, Duration, Effect, Layer, type Redacted } from "effect"
 import * as Backend from "../Backend.ts"
 import type { RemoteTable } from "../internal/closure.ts"
+import { isWildcard } from "../internal/host.ts"
+import { moduleHref } from "../internal/worker.ts"
 import * as Node from "../Node.ts"
 import * as MasterSlave from "../patterns/MasterSlave.ts"
 import * as PrimeFactors from "../patterns/PrimeFactors.ts"
 import * as WorkPushing from "../patterns/WorkPushing.ts"
 import * as WorkStealing from "../patterns/WorkStealing.ts"
 import * as Remote from "../Remote.ts"
-import { isWildcard } from "../transport/Tcp.ts"
-import { moduleHref } from "../transport/Worker.ts"
 import { formatColumns, type Pattern } from "./demo.ts"
 
 /** `HOST:PORT` → host and port */

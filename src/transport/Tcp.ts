@@ -22,13 +22,13 @@
  * ```
  * @since 0.1.0
  */
-import * as Net from "node:net"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { Array as Arr, Deferred, type Duration, Effect, Exit, FiberSet, Layer, Option, Redacted, Schema } from "effect"
 import { Socket } from "effect/socket"
 import * as Framing from "../internal/framing.ts"
 import * as Handshake from "../internal/handshake.ts"
+import { isWildcard, normalHost } from "../internal/host.ts"
 import { describeDuration, millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
@@ -73,30 +73,6 @@ interface Config {
   readonly heartbeatTimeout: number
   readonly connectTimeout: number
 }
-
-const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/
-
-/**
- * A host name or an IP address, in its normal form (`0` is `0.0.0.0`, `::0` is `[::]`); undefined
- * for anything else (`10.0.0.5:4000`, `tcp://…`, a space).
- */
-const normalHost = (host: string): string | undefined => {
-  const ip = Net.isIP(host)
-  if (ip === 6) return new URL(`http://[${host}]`).hostname
-  if (ip === 4) return host
-  if (!HOST_NAME.test(host)) return undefined
-  try {
-    return new URL(`http://${host}`).hostname
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Every interface: a node listening there must say where peers reach it, and no peer can be told this.
- * @internal
- */
-export const isWildcard = (host: string): boolean => host === "" || ["0.0.0.0", "[::]"].includes(normalHost(host) ?? "")
 
 /** the smallest `maxFrameSize`: below it not even the handshake fits */
 const MIN_FRAME_SIZE = 1024

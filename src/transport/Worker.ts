@@ -5,7 +5,7 @@
  * forwards the others, so frames between two threads stay in order (each hop is FIFO). Frame
  * buffers are transferred, not copied (a frame that is a view into a larger buffer is sliced first).
  *
- * A worker thread runs `worker-entry.ts`: it imports the module it was given, builds the
+ * A worker thread runs `internal/worker-entry.ts`: it imports the module it was given, builds the
  * `remoteTable` layer that module exports (a `Layer` made with `Remote.table(...)`, possibly merged
  * with other services the closures need), starts a node on its `thread:i` endpoint and serves until
  * its scope on the main thread closes. A worker that crashes or exits is a node that disconnects:
@@ -29,13 +29,20 @@
  * ```
  * @since 0.1.0
  */
-import { resolve as resolvePath } from "node:path"
-import { pathToFileURL } from "node:url"
 import * as WT from "node:worker_threads"
-import { Cause, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
-import { RemoteTable } from "../internal/closure.ts"
+import { Context, Duration, Effect, Layer, Schema, type Scope } from "effect"
 import { siblingModule } from "../internal/sibling.ts"
 import { describeDuration, millisOf } from "../internal/timeout.ts"
+import {
+  type Batch,
+  describe,
+  moduleHref,
+  Outbox,
+  type ToMain,
+  type ToWorker,
+  tagOf,
+  type WorkerData
+} from "../internal/worker.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
 /**
@@ -107,161 +114,6 @@ export class WorkerHub extends Context.Service<
 >()("cloud-effect/transport/Worker/WorkerHub") {}
 
 // -----------------------------------------------------------------------------------------------
-// the messages between the main thread and a worker (control messages are told apart by _tag)
-
-/**
- * Messages posted to one port in the same tick travel as one `Batch` (in order).
- * @internal
- */
-export interface Batch<M> {
-  readonly _tag: "cloud-effect/Batch"
-  readonly messages: ReadonlyArray<M>
-}
-
-/** what a worker posts to the main thread @internal */
-export type ToMain =
-  | { readonly _tag: "cloud-effect/Frame"; readonly to: string; readonly bytes: Uint8Array }
-  | { readonly _tag: "cloud-effect/Ready" }
-  | { readonly _tag: "cloud-effect/Failed"; readonly reason: string }
-  | { readonly _tag: "cloud-effect/Connect"; readonly id: number; readonly to: string }
-
-/** what the main thread posts to a worker @internal */
-export type ToWorker =
-  | { readonly _tag: "cloud-effect/Frame"; readonly from: string; readonly bytes: Uint8Array }
-  | { readonly _tag: "cloud-effect/Lost"; readonly peer: string }
-  | { readonly _tag: "cloud-effect/Connected"; readonly id: number; readonly ok: boolean }
-  | { readonly _tag: "cloud-effect/Close" }
-
-/** the `workerData` of a worker thread @internal */
-export interface WorkerData {
-  readonly address: string
-  readonly module: string
-}
-
-/** @internal */
-export const isWorkerData = (u: unknown): u is WorkerData =>
-  typeof u === "object" &&
-  u !== null &&
-  typeof (u as { readonly address?: unknown }).address === "string" &&
-  typeof (u as { readonly module?: unknown }).module === "string"
-
-const tagOf = (u: unknown): string | undefined => {
-  if (typeof u !== "object" || u === null) return undefined
-  const tag = (u as { readonly _tag?: unknown })._tag
-  return typeof tag === "string" ? tag : undefined
-}
-
-interface Poster {
-  postMessage(value: unknown, transferList?: ReadonlyArray<WT.TransferListItem>): void
-}
-
-const isDetached = (buffer: ArrayBuffer): boolean => (buffer as { readonly detached?: boolean }).detached === true
-
-/** bytes that own their whole (non-shared) buffer, so the buffer can be transferred */
-const owned = (bytes: Uint8Array): Uint8Array<ArrayBuffer> =>
-  bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes as Uint8Array<ArrayBuffer>)
-    : bytes.slice()
-
-/**
- * The messages for one port: everything posted in the same tick goes as one `postMessage` (a
- * `Batch` when there are several), in order, with the frames' buffers transferred.
- */
-class Outbox<M extends { readonly _tag: string }> {
-  private messages: Array<M> = []
-  private transfer: Array<ArrayBuffer> = []
-  private readonly buffers = new Set<ArrayBuffer>()
-  private scheduled = false
-  private readonly target: Poster
-
-  constructor(target: Poster) {
-    this.target = target
-  }
-
-  /** queue a frame; false if its bytes cannot be sent (a detached buffer) */
-  frame(make: (bytes: Uint8Array<ArrayBuffer>) => M, bytes: Uint8Array): boolean {
-    let own = owned(bytes)
-    if (isDetached(own.buffer)) return false
-    // the same buffer twice in one transfer list is an error: copy the second
-    if (this.buffers.has(own.buffer)) own = own.slice()
-    this.buffers.add(own.buffer)
-    this.transfer.push(own.buffer)
-    this.push(make(own))
-    return true
-  }
-
-  push(message: M): void {
-    this.messages.push(message)
-    if (!this.scheduled) {
-      this.scheduled = true
-      queueMicrotask(this.flush)
-    }
-  }
-
-  private readonly flush = (): void => {
-    const messages = this.messages
-    const transfer = this.transfer
-    this.messages = []
-    this.transfer = []
-    this.buffers.clear()
-    this.scheduled = false
-    if (messages.length === 0) return
-    try {
-      if (messages.length === 1) this.target.postMessage(messages[0], transfer)
-      else this.target.postMessage({ _tag: "cloud-effect/Batch", messages } satisfies Batch<M>, transfer)
-    } catch {
-      // the port is closed: whatever it was for is gone (and seen as a lost connection)
-    }
-  }
-}
-
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
-/**
- * Resolve a module option to the URL string a worker (and the main thread) imports.
- * @internal
- */
-export const moduleHref = (module: URL | string): string => {
-  if (module instanceof URL) return module.href
-  return /^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)
-    ? module
-    : pathToFileURL(resolvePath(module)).href
-}
-
-/**
- * Import `module` and build the `remoteTable` layer it exports (in the current scope).
- * @internal
- */
-export const buildRemoteTable = (
-  module: URL | string,
-  address: string
-): Effect.Effect<Context.Context<RemoteTable>, WorkerError, Scope.Scope> => {
-  const href = moduleHref(module)
-  const fail = (reason: string) => new WorkerError({ address, reason: `module ${href}: ${reason}` })
-  return Effect.tryPromise({
-    try: (): Promise<unknown> => import(href),
-    catch: (error) => fail(`cannot be loaded: ${describe(error)}`)
-  }).pipe(
-    Effect.flatMap((mod) => {
-      const layer = (mod as { readonly remoteTable?: unknown }).remoteTable
-      if (!Layer.isLayer(layer)) {
-        return Effect.fail(fail("does not export `remoteTable` (a Layer made with Remote.table(...))"))
-      }
-      return Layer.build(layer as Layer.Layer<unknown>).pipe(
-        Effect.catchCause((cause) =>
-          Effect.fail(fail(`its remoteTable layer failed: ${Cause.pretty(cause).split("\n")[0]}`))
-        ),
-        Effect.flatMap((context) =>
-          Option.isSome(Context.getOption(context, RemoteTable))
-            ? Effect.succeed(context as Context.Context<RemoteTable>)
-            : Effect.fail(fail("its remoteTable layer does not provide a RemoteTable"))
-        )
-      )
-    })
-  )
-}
-
-// -----------------------------------------------------------------------------------------------
 // the main thread: the hub
 
 interface Slot {
@@ -288,7 +140,7 @@ const makeHub = (log: (message: string) => void) => {
   const all = new Set<Slot>()
   let main: MainBinding | undefined
   let next = 1
-  const entry = siblingModule(import.meta.url, "worker-entry")
+  const entry = siblingModule(import.meta.url, "../internal/worker-entry")
 
   const frameFrom =
     (from: string) =>
@@ -569,126 +421,3 @@ export const layerWorkerHub: Layer.Layer<Transport | WorkerHub> = Layer.effectCo
     return Context.make(Transport, transport).pipe(Context.add(WorkerHub, hub))
   })
 )
-
-// -----------------------------------------------------------------------------------------------
-// a worker thread
-
-/**
- * The worker side of the transport, on the thread's `parentPort`: used by `worker-entry.ts`.
- * @internal
- */
-export const attachWorker = (port: WT.MessagePort, address: string) => {
-  let bound: ((event: TransportEvent) => void) | undefined
-  let nextConnect = 0
-  const connects = new Map<number, (ok: boolean) => void>()
-  let closeRequested = false
-  const closeWaiters = new Set<() => void>()
-  const outbox = new Outbox<ToMain>(port)
-
-  const listener = (message: unknown): void => {
-    switch (tagOf(message)) {
-      case "cloud-effect/Batch": {
-        for (const m of (message as Batch<ToWorker>).messages) listener(m)
-        return
-      }
-      case "cloud-effect/Frame": {
-        const m = message as Extract<ToWorker, { readonly _tag: "cloud-effect/Frame" }>
-        bound?.({ _tag: "Received", from: m.from, bytes: m.bytes })
-        return
-      }
-      case "cloud-effect/Lost": {
-        const m = message as Extract<ToWorker, { readonly _tag: "cloud-effect/Lost" }>
-        bound?.({ _tag: "ConnectionLost", peer: m.peer })
-        return
-      }
-      case "cloud-effect/Connected": {
-        const m = message as Extract<ToWorker, { readonly _tag: "cloud-effect/Connected" }>
-        const waiter = connects.get(m.id)
-        connects.delete(m.id)
-        waiter?.(m.ok)
-        return
-      }
-      case "cloud-effect/Close": {
-        closeRequested = true
-        for (const waiter of closeWaiters) waiter()
-        closeWaiters.clear()
-        return
-      }
-    }
-  }
-  port.on("message", listener)
-
-  const frameTo = (to: string) => (bytes: Uint8Array<ArrayBuffer>) =>
-    ({ _tag: "cloud-effect/Frame", to, bytes }) as const
-
-  const endpoint = (handler: (event: TransportEvent) => void): EndPoint => ({
-    address,
-    send: (to, bytes) => {
-      if (bound !== handler) return
-      if (to === address) {
-        queueMicrotask(() => {
-          if (bound === handler) handler({ _tag: "Received", from: address, bytes })
-        })
-        return
-      }
-      if (outbox.frame(frameTo(to), bytes)) return
-      queueMicrotask(() => {
-        if (bound === handler) handler({ _tag: "ConnectionLost", peer: to })
-      })
-    },
-    connect: (to) =>
-      to === address
-        ? Effect.void
-        : Effect.callback<void, TransportError>((resume) => {
-            const id = nextConnect++
-            connects.set(id, (ok) =>
-              resume(ok ? Effect.void : Effect.fail(new TransportError({ address: to, reason: "unreachable" })))
-            )
-            outbox.push({ _tag: "cloud-effect/Connect", id, to })
-            return Effect.sync(() => {
-              connects.delete(id)
-            })
-          })
-  })
-
-  const transport = Transport.of({
-    bind: (_options, handler) =>
-      Effect.acquireRelease(
-        Effect.suspend(() => {
-          if (bound !== undefined) {
-            return Effect.fail(new TransportError({ address, reason: "address already bound" }))
-          }
-          bound = handler
-          return Effect.succeed(endpoint(handler))
-        }),
-        () =>
-          Effect.sync(() => {
-            bound = undefined
-          })
-      )
-  })
-
-  return {
-    transport,
-    /** tell the main thread the node is up */
-    ready: (): void => outbox.push({ _tag: "cloud-effect/Ready" }),
-    /** tell the main thread the worker could not start */
-    failed: (reason: string): void => outbox.push({ _tag: "cloud-effect/Failed", reason }),
-    /** completes when the main thread asks the worker to close */
-    closeRequested: Effect.callback<void>((resume) => {
-      if (closeRequested) return resume(Effect.void)
-      const waiter = () => resume(Effect.void)
-      closeWaiters.add(waiter)
-      return Effect.sync(() => {
-        closeWaiters.delete(waiter)
-      })
-    }),
-    /** stop listening, so the thread can end */
-    dispose: (): void => {
-      port.off("message", listener)
-      bound = undefined
-      for (const waiter of connects.values()) waiter(false)
-      connects.clear()
-    }
-  }
-}

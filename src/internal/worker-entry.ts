@@ -14,7 +14,7 @@ import { parentPort, workerData } from "node:worker_threads"
 import { Cause, Context, Effect, Exit, Option } from "effect"
 import { make as makeNode } from "../Node.ts"
 import { Transport } from "../Transport.ts"
-import { attachWorker, buildRemoteTable, isWorkerData } from "./Worker.ts"
+import { attachWorker, isWorkerData, loadRemoteTable } from "./worker.ts"
 
 const port = parentPort
 const data: unknown = workerData
@@ -25,7 +25,7 @@ if (port === null || !isWorkerData(data)) {
 const worker = attachWorker(port, data.address)
 
 const program = Effect.gen(function* () {
-  const table = yield* buildRemoteTable(data.module, data.address)
+  const table = yield* loadRemoteTable(data.module)
   yield* makeNode().pipe(Effect.provideContext(Context.add(table, Transport, worker.transport)))
   worker.ready()
   yield* worker.closeRequested
@@ -34,7 +34,8 @@ const program = Effect.gen(function* () {
 void Effect.runPromiseExit(program).then((exit) => {
   if (Exit.isFailure(exit)) {
     const error = Cause.findErrorOption(exit.cause)
-    worker.failed(Option.isSome(error) ? error.value.reason : Cause.pretty(exit.cause))
+    const reason = Option.isNone(error) ? Cause.pretty(exit.cause) : error.value
+    worker.failed(typeof reason === "string" ? reason : reason.reason)
   }
   worker.dispose()
   // the thread ends when nothing else keeps it alive; if something does (a timer a closure left
