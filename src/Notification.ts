@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Notification, Process } from "cloud-effect"
+ * import { Notification, Process, type ProcessId } from "cloud-effect"
  * const watch = (pid: ProcessId.ProcessId) => Effect.gen(function*() {
  *   yield* Process.monitor(pid)
  *   const n = yield* Process.expect(Notification.ProcessMonitorNotification)

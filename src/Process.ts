@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { Node, Process } from "cloud-effect"
+ * import { Node, Process, ProcessId } from "cloud-effect"
  *
  * class Ping extends Schema.TaggedClass<Ping>()("Ping", { from: ProcessId.ProcessId }) {}
  * class Pong extends Schema.TaggedClass<Pong>()("Pong", {}) {}
