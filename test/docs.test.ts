@@ -1,6 +1,6 @@
 /**
  * The docs stay true: docs/api.md is generated from the current doc comments, every code block
- * marked `<!-- include: file.ts -->` in docs/ is byte-identical to that file (which tsc checks), and
+ * marked `<!-- include: file.ts -->` in the README and docs/ is byte-identical to that file (which tsc checks), and
  * every `@example` of a doc comment in src/ type-checks.
  */
 import { spawnSync } from "node:child_process"
@@ -66,7 +66,7 @@ describe("docs", () => {
 
   it("every included code block is identical to its type-checked file", () => {
     let checked = 0
-    for (const file of markdownFiles(path.join(root, "docs"))) {
+    for (const file of [path.join(root, "README.md"), ...markdownFiles(path.join(root, "docs"))]) {
       const text = fs.readFileSync(file, "utf8")
       for (const m of text.matchAll(/<!-- include: (\S+) -->\s*```ts\n([\s\S]*?)```/g)) {
         const included = path.resolve(path.dirname(file), m[1]!)
@@ -75,8 +75,8 @@ describe("docs", () => {
         checked++
       }
     }
-    // the guide and the seven recipes quote their code: the check must see them all
-    assert.isAtLeast(checked, 12)
+    // the README, the guide and the seven recipes quote their code: the check must see them all
+    assert.isAtLeast(checked, 13)
   })
 
   it("every @example in the doc comments type-checks", () => {
