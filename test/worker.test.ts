@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Logger, type LogLevel, References, Schema, Scope } from "effect"
 import * as Backends from "../src/Backend.ts"
 import { Backend } from "../src/Backend.ts"
 import { Notification, Process, ProcessId, Remote } from "../src/index.ts"
 import { layerWorkerHub, WorkerHub } from "../src/transport/Worker.ts"
 import {
   Collected,
+  chatty,
   collector,
   counter,
   crash,
@@ -217,4 +218,76 @@ describe("worker-thread backend", () => {
       assert.isBelow(Date.now() - started, 10_000)
     })
   )
+})
+
+describe("worker-thread logs", () => {
+  interface Entry {
+    readonly level: LogLevel.LogLevel
+    readonly message: string
+    readonly annotations: Record<string, unknown>
+  }
+  /** the main thread's only logger: records every entry with its level and annotations */
+  const capture = (entries: Array<Entry>) =>
+    Logger.layer([
+      Logger.make(({ fiber, logLevel, message }) => {
+        entries.push({
+          level: logLevel,
+          message: (Array.isArray(message) ? message : [message]).map(String).join(" "),
+          annotations: { ...fiber.getRef(References.CurrentLogAnnotations) }
+        })
+      })
+    ])
+  const waitFor = (entries: Array<Entry>, text: string) =>
+    Effect.gen(function* () {
+      for (let i = 0; i < 200 && !entries.some((e) => e.message.includes(text)); i++) yield* Effect.sleep(10)
+    })
+
+  it.live("a worker's node logs through the main thread's loggers, with its annotations and level", () => {
+    const entries: Array<Entry> = []
+    return Effect.gen(function* () {
+      const [pid, answer] = yield* Backends.startMaster((slaves) =>
+        Effect.gen(function* () {
+          const answer = yield* Remote.call(slaves[0]!, chatty("hello"))
+          // a spawn the worker refuses: its node logs a warning
+          yield* Effect.flip(Remote.spawn(slaves[0]!, new Remote.Closure({ name: "no/such", env: new Uint8Array() })))
+          return [yield* Process.self, answer] as const
+        })
+      )
+      assert.strictEqual(answer, "hello")
+      yield* waitFor(entries, "refused to spawn")
+      const from = (text: string) =>
+        entries.filter((e) => e.message.includes(text) && e.annotations.node === "thread:1")
+      const [said] = from("hello")
+      assert.strictEqual(said?.level, "Info")
+      assert.match(String(said?.annotations.pid), /^pid:\/\/thread:1\//)
+      // the default minimum level (Info) holds in the worker too
+      assert.deepStrictEqual(from("debug: hello"), [])
+      const [warned] = from("warning: hello")
+      assert.strictEqual(warned?.level, "Warn")
+      assert.strictEqual(warned?.message, 'warning: hello {"n":1}')
+      assert.strictEqual(warned?.annotations.extra, "42")
+      const [failed] = from("failed")
+      assert.strictEqual(failed?.level, "Error")
+      assert.include(failed?.message, "boom: hello")
+      const [refused] = from("refused to spawn")
+      assert.strictEqual(refused?.level, "Warn")
+      assert.include(refused?.message, `"no/such" for ${pid}`)
+    }).pipe(Effect.provide(workers(1)), Effect.provide(capture(entries)))
+  })
+
+  it.live("the main thread's minimum level applies in the workers", () => {
+    const entries: Array<Entry> = []
+    return Effect.gen(function* () {
+      yield* Backends.startMaster((slaves) => Remote.call(slaves[0]!, chatty("quiet")))
+      yield* waitFor(entries, "warning: quiet")
+      assert.deepStrictEqual(
+        entries.filter((e) => e.annotations.node === "thread:1").map((e) => e.level),
+        ["Warn", "Error"]
+      )
+    }).pipe(
+      Effect.provide(workers(1)),
+      Effect.provide(capture(entries)),
+      Effect.provideService(References.MinimumLogLevel, "Warn")
+    )
+  })
 })

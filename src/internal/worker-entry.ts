@@ -11,7 +11,7 @@
  * @internal
  */
 import { parentPort, workerData } from "node:worker_threads"
-import { Cause, Context, Effect, Exit, Option } from "effect"
+import { Cause, Context, Effect, Exit, Option, References } from "effect"
 import { make as makeNode } from "../Node.ts"
 import { Transport } from "../Transport.ts"
 import { attachWorker, isWorkerData, loadRemoteTable } from "./worker.ts"
@@ -29,7 +29,12 @@ const program = Effect.gen(function* () {
   yield* makeNode().pipe(Effect.provideContext(Context.add(table, Transport, worker.transport)))
   worker.ready()
   yield* worker.closeRequested
-}).pipe(Effect.scoped, Effect.annotateLogs({ node: data.address }))
+}).pipe(
+  Effect.scoped,
+  Effect.annotateLogs({ node: data.address }),
+  Effect.provide(worker.logger),
+  Effect.provideService(References.MinimumLogLevel, data.logLevel)
+)
 
 void Effect.runPromiseExit(program).then((exit) => {
   if (Exit.isFailure(exit)) {

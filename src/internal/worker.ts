@@ -7,7 +7,7 @@
 import { resolve as resolvePath } from "node:path"
 import { pathToFileURL } from "node:url"
 import type * as WT from "node:worker_threads"
-import { Cause, Context, Effect, Layer, Option, type Scope } from "effect"
+import { Cause, Context, Effect, Formatter, Layer, Logger, type LogLevel, Option, References, type Scope } from "effect"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 import { RemoteTable } from "./closure.ts"
 
@@ -27,6 +27,16 @@ export type ToMain =
   | { readonly _tag: "cloud-effect/Ready" }
   | { readonly _tag: "cloud-effect/Failed"; readonly reason: string }
   | { readonly _tag: "cloud-effect/Connect"; readonly id: number; readonly to: string }
+  | LogRecord
+
+/** a log entry of a worker's node: the main thread emits it through its own loggers */
+export interface LogRecord {
+  readonly _tag: "cloud-effect/Log"
+  readonly level: LogLevel.Severity
+  /** the messages, and the cause when there is one, as text */
+  readonly message: ReadonlyArray<string>
+  readonly annotations: Readonly<Record<string, string>>
+}
 
 /** what the main thread posts to a worker */
 export type ToWorker =
@@ -39,13 +49,42 @@ export type ToWorker =
 export interface WorkerData {
   readonly address: string
   readonly module: string
+  /** the main thread's minimum log level: the worker forwards no entry below it */
+  readonly logLevel: LogLevel.LogLevel
 }
+
+const logLevels: ReadonlySet<unknown> = new Set<LogLevel.LogLevel>([
+  "All",
+  "Fatal",
+  "Error",
+  "Warn",
+  "Info",
+  "Debug",
+  "Trace",
+  "None"
+])
 
 export const isWorkerData = (u: unknown): u is WorkerData =>
   typeof u === "object" &&
   u !== null &&
   typeof (u as { readonly address?: unknown }).address === "string" &&
-  typeof (u as { readonly module?: unknown }).module === "string"
+  typeof (u as { readonly module?: unknown }).module === "string" &&
+  logLevels.has((u as { readonly logLevel?: unknown }).logLevel)
+
+const text = (value: unknown): string => (typeof value === "string" ? value : Formatter.format(value))
+
+/** a logger that posts each entry as a `LogRecord` (a worker's only logger) */
+const forwardingLogger = (post: (record: LogRecord) => void) =>
+  Logger.make<unknown, void>(({ cause, fiber, logLevel, message }) => {
+    if (logLevel === "All" || logLevel === "None") return
+    const messages = (Array.isArray(message) ? message : [message]).map(text)
+    if (cause.reasons.length > 0) messages.push(Cause.pretty(cause))
+    const annotations: Record<string, string> = {}
+    for (const [key, value] of Object.entries(fiber.getRef(References.CurrentLogAnnotations))) {
+      annotations[key] = text(value)
+    }
+    post({ _tag: "cloud-effect/Log", level: logLevel, message: messages, annotations })
+  })
 
 export const tagOf = (u: unknown): string | undefined => {
   if (typeof u !== "object" || u === null) return undefined
@@ -259,6 +298,8 @@ export const attachWorker = (port: WT.MessagePort, address: string) => {
 
   return {
     transport,
+    /** the worker's loggers: every entry goes to the main thread, which logs it */
+    logger: Logger.layer([forwardingLogger((record) => outbox.push(record))]),
     /** tell the main thread the node is up */
     ready: (): void => outbox.push({ _tag: "cloud-effect/Ready" }),
     /** tell the main thread the worker could not start */

@@ -11,7 +11,9 @@
  * its scope on the main thread closes. A worker that crashes or exits is a node that disconnects:
  * the main endpoint and every other worker see `ConnectionLost(thread:i)`, so monitors of its
  * processes fire `DiedDisconnect` everywhere. Sends to a worker that is gone are dropped and answered
- * with `ConnectionLost`.
+ * with `ConnectionLost`. A worker's node logs through the main thread: each entry at or above the
+ * main thread's minimum log level (read when the hub is built) is emitted by the hub layer's loggers,
+ * with the worker's annotations (`node: "thread:i"`, a process's `pid`).
  *
  * Most programs use `Backend.workerThreads` instead of this module.
  *
@@ -30,12 +32,13 @@
  * @since 0.1.0
  */
 import * as WT from "node:worker_threads"
-import { Context, Duration, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, type LogLevel, References, Schema, type Scope } from "effect"
 import { siblingModule } from "../internal/sibling.ts"
 import { describeDuration, millisOf } from "../internal/timeout.ts"
 import {
   type Batch,
   describe,
+  type LogRecord,
   moduleHref,
   Outbox,
   type ToMain,
@@ -135,7 +138,15 @@ interface MainBinding {
   readonly handler: (event: TransportEvent) => void
 }
 
-const makeHub = (log: (message: string) => void) => {
+/**
+ * The hub of the main thread. `log` emits an entry through the main thread's loggers: the hub's own
+ * warnings and the entries its workers forward (a worker logs nothing below `logLevel`).
+ */
+const makeHub = (
+  log: (level: LogLevel.Severity, message: ReadonlyArray<string>, annotations: Record<string, string>) => void,
+  logLevel: LogLevel.LogLevel
+) => {
+  const warn = (message: string) => log("Warn", [message], { node: mainAddress })
   const slots = new Map<string, Slot>()
   const all = new Set<Slot>()
   let main: MainBinding | undefined
@@ -196,6 +207,11 @@ const makeHub = (log: (message: string) => void) => {
           slot.outbox.push({ _tag: "cloud-effect/Connected", id: m.id, ok: reachable(m.to) })
           return
         }
+        case "cloud-effect/Log": {
+          const m = message as LogRecord
+          log(m.level, m.message, { ...m.annotations })
+          return
+        }
       }
     }
     return handle
@@ -217,7 +233,7 @@ const makeHub = (log: (message: string) => void) => {
     for (const waiter of slot.exitWaiters) waiter()
     slot.exitWaiters.clear()
     if (!wasReady) return
-    if (!slot.closing) log(`worker ${slot.address} exited with code ${code}`)
+    if (!slot.closing) warn(`worker ${slot.address} exited with code ${code}`)
     // a node that disconnects: everyone that may know it sees the connection lost
     main?.handler({ _tag: "ConnectionLost", peer: slot.address })
     for (const other of slots.values()) other.outbox.push({ _tag: "cloud-effect/Lost", peer: slot.address })
@@ -225,7 +241,7 @@ const makeHub = (log: (message: string) => void) => {
 
   const start = (href: string, options: SpawnOptions): Slot => {
     const address = `thread:${next++}`
-    const data: WorkerData = { address, module: href }
+    const data: WorkerData = { address, module: href, logLevel }
     const worker = new WT.Worker(entry, {
       workerData: data,
       name: address,
@@ -248,9 +264,9 @@ const makeHub = (log: (message: string) => void) => {
     worker.on("message", onMessage(slot))
     worker.on("error", (error: unknown) => {
       slot.failure ??= `the thread failed: ${describe(error)}`
-      if (slot.state === "ready") log(`worker ${address} failed: ${describe(error)}`)
+      if (slot.state === "ready") warn(`worker ${address} failed: ${describe(error)}`)
     })
-    worker.on("messageerror", (error: unknown) => log(`a message from worker ${address} could not be read: ${error}`))
+    worker.on("messageerror", (error: unknown) => warn(`a message from worker ${address} could not be read: ${error}`))
     worker.on("exit", onExit(slot))
     return slot
   }
@@ -414,9 +430,12 @@ export const layerWorkerHub: Layer.Layer<Transport | WorkerHub> = Layer.effectCo
   Effect.gen(function* () {
     const context = yield* Effect.context<never>()
     const runFork = Effect.runForkWith(context)
-    const { transport, hub, shutdown } = makeHub((message) => {
-      runFork(Effect.logWarning(message).pipe(Effect.annotateLogs({ node: mainAddress })))
-    })
+    const { transport, hub, shutdown } = makeHub(
+      (level, message, annotations) => {
+        runFork(Effect.logWithLevel(level)(...message).pipe(Effect.annotateLogs(annotations)))
+      },
+      yield* References.MinimumLogLevel
+    )
     yield* Effect.addFinalizer(() => shutdown)
     return Context.make(Transport, transport).pipe(Context.add(WorkerHub, hub))
   })
