@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Metric, Option, Queue, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Metric, Option, Queue, Schema, Stream } from "effect"
 import { MasterSlave, Node, PrimeFactors, Remote, Task, Transport, WorkPushing, WorkStealing } from "../src/index.ts"
 import { runOn } from "./helpers.ts"
 
@@ -21,7 +21,24 @@ const failureOf = (exit: Exit.Exit<unknown, unknown>) => {
 
 /** 7's output, 3.5, is not an Int: it does not encode */
 const badOutput = Task.sync("test/patterns/badOutput", Schema.Int, Schema.Int, (n) => (n === 7 ? n / 2 : n))
-const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, flakySync, badOutput))
+/** how many `overlapping` items run at once, and the most that ever did */
+const overlap = { running: 0, most: 0 }
+const overlapping = Task.define("test/patterns/overlapping", Schema.Int, Schema.Int, (n) =>
+  Effect.gen(function* () {
+    overlap.running++
+    overlap.most = Math.max(overlap.most, overlap.running)
+    yield* Effect.sleep("20 millis")
+    return n
+  }).pipe(
+    Effect.ensuring(
+      Effect.sync(() => {
+        overlap.running--
+      })
+    )
+  )
+)
+
+const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, flakySync, badOutput, overlapping))
 
 const cluster = (slaves: number) =>
   Effect.gen(function* () {
@@ -299,6 +316,50 @@ describe("patterns: sum of numPrimeFactors", () => {
         ).pipe(Effect.timeoutOption("3 seconds"))
         yield* Queue.end(queue)
         assert.deepStrictEqual(Option.getOrUndefined(first), [2], "numPrimeFactors 21 = 2, within 3 s")
+      }).pipe(Effect.provide(env))
+    )
+  }
+
+  for (const [name, run] of runs) {
+    it.live(`${name}: the in-flight gauge counts the items handed out, and nothing once the job is interrupted`, () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(2)
+        const gauge = Effect.map(Metric.snapshot, (snapshot) => {
+          const m = snapshot.find(
+            (m) => m.id === "cloud_effect_items_in_flight" && m.attributes?.["task"] === overlapping.name
+          )
+          return m === undefined ? 0 : (m.state as { readonly value: number }).value
+        })
+        const job = yield* Effect.forkChild(
+          runOn(master)(
+            run({
+              task: overlapping,
+              inputs: PrimeFactors.range(1, 100),
+              nodes: slaves.map((s) => s.nodeId),
+              reduce: PrimeFactors.sum
+            })
+          )
+        )
+        for (let i = 0; i < 100 && overlap.running < 2; i++) yield* Effect.sleep("5 millis")
+        assert.isAtLeast(yield* gauge, overlap.running, "in flight while the slaves work")
+        yield* Fiber.interrupt(job)
+        assert.strictEqual(yield* gauge, 0, "in flight after the job")
+      }).pipe(Effect.provide(env))
+    )
+
+    it.live(`${name}: a Stream that gives its inputs one at a time still keeps every slave busy`, () =>
+      Effect.gen(function* () {
+        const { master, slaves } = yield* cluster(4)
+        overlap.most = 0
+        // chunks of one (as Stream.mapEffect gives): a master that reads the next input only once a
+        // result is back runs one item at a time
+        const inputs = Stream.range(1, 16).pipe(Stream.rechunk(1))
+        const sum = yield* runOn(master)(
+          run({ task: overlapping, inputs, nodes: slaves.map((s) => s.nodeId), reduce: PrimeFactors.sum })
+        )
+        assert.strictEqual(sum, 136)
+        assert.isAtLeast(overlap.most, 4, "items running at once")
+        yield* assertNoneLeft(slaves)
       }).pipe(Effect.provide(env))
     )
   }

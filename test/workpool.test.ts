@@ -1,8 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Ref, Stream } from "effect"
-import { Node, type NodeId, PrimeFactors, Process, Remote, Transport, WorkPool } from "../src/index.ts"
+import { Effect, Fiber, Layer, Option, Ref, Schema, Stream } from "effect"
+import { Node, type NodeId, PrimeFactors, Process, Remote, Task, Transport, WorkPool } from "../src/index.ts"
 
-const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks))
+/** fails on 7, every time */
+const failsOnSeven = Task.sync("test/workpool/failsOnSeven", Schema.Int, Schema.Int, (n) => {
+  if (n === 7) throw new Error("seven")
+  return n
+})
+
+const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, failsOnSeven))
 
 const pidsOn = (node: Node.NodeService) =>
   Effect.map(Node.processes.pipe(Effect.provideService(Node.Node, node)), (ps) => ps.map(String).sort())
@@ -50,6 +56,18 @@ describe("WorkPool", () => {
         assert.strictEqual(bad._tag, "InvalidInput")
         assert.strictEqual(bad._tag === "InvalidInput" ? bad.index : -1, 1)
         assert.strictEqual(yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 100), PrimeFactors.sum), 239)
+      })
+    )
+  )
+
+  it.effect("TaskFailed names the item by its position in the job's inputs, in every job of the pool", () =>
+    onStealingPool((pool) =>
+      Effect.gen(function* () {
+        for (let job = 0; job < 3; job++) {
+          const failed = yield* pool.map(failsOnSeven, PrimeFactors.range(1, 10)).pipe(Effect.flip)
+          assert.strictEqual(failed._tag, "TaskFailed")
+          assert.strictEqual(failed._tag === "TaskFailed" ? failed.item : -1, 6, `job ${job}`)
+        }
       })
     )
   )
@@ -150,6 +168,50 @@ describe("WorkPool", () => {
   )
 
   for (const strategy of ["workStealing", "workPushing", "masterSlave"] as const) {
+    it.live(`${strategy}: a job whose inputs are another job of the same pool runs (a pipeline), not a deadlock`, () =>
+      Effect.gen(function* () {
+        const master = yield* Node.make({ name: "master" })
+        const s1 = yield* Node.make({ name: "s1" })
+        const s2 = yield* Node.make({ name: "s2" })
+        const counts = (n: number) => PrimeFactors.numPrimeFactorsNaive(PrimeFactors.numPrimeFactors(n))
+        const expected = Array.from({ length: 200 }, (_, i) => counts(i + 1))
+        yield* Effect.gen(function* () {
+          const pool = yield* WorkPool.WorkPool
+          // stage 2 reads stage 1's outputs while stage 1 runs: the pool's jobs run one at a time,
+          // so the inner one cannot wait for the outer one to end
+          const stage1 = pool.mapStream(
+            PrimeFactors.primes,
+            Array.from({ length: 200 }, (_, i) => i + 1)
+          )
+          const piped = yield* Stream.runCollect(pool.mapStream(PrimeFactors.naive, stage1)).pipe(
+            Effect.timeoutOption("10 seconds")
+          )
+          assert.isTrue(Option.isSome(piped), "the pipeline ends")
+          assert.deepStrictEqual(
+            [...Option.getOrThrow(piped)].sort((a, b) => a - b),
+            [...expected].sort((a, b) => a - b)
+          )
+          const summed = yield* pool.reduce(PrimeFactors.naive, stage1, PrimeFactors.sum)
+          assert.strictEqual(
+            summed,
+            expected.reduce((a, b) => a + b, 0)
+          )
+          // and the pool serves the next job as before
+          assert.strictEqual(
+            yield* pool.reduce(PrimeFactors.primes, PrimeFactors.range(1, 1000), PrimeFactors.sum),
+            2877
+          )
+        }).pipe(
+          Effect.provide(WorkPool.layer({ strategy, nodes: [s1.nodeId, s2.nodeId] })),
+          Effect.provideService(Node.Node, master)
+        )
+        for (let i = 0; i < 50 && (yield* pidsOn(s1)).length + (yield* pidsOn(s2)).length > 0; i++) {
+          yield* Effect.sleep("10 millis")
+        }
+        assert.deepStrictEqual([...(yield* pidsOn(s1)), ...(yield* pidsOn(s2)), ...(yield* pidsOn(master))], [])
+      }).pipe(Effect.provide(env))
+    )
+
     it.effect(`${strategy}: many jobs, map keeps input order, slaves end with the layer`, () =>
       Effect.gen(function* () {
         const master = yield* Node.make({ name: "master" })

@@ -1,7 +1,10 @@
 /**
  * A pool of slaves as a service: pick a strategy once, as a Layer, and submit many jobs. With
  * work-stealing and work-pushing the slave processes stay up between jobs (one per node, started
- * with the first job and replaced when one dies); jobs run one at a time, in submission order.
+ * with the first job and replaced when one dies); jobs run one at a time, in submission order. A
+ * job submitted from inside one of the pool's jobs (a pipeline: a `mapStream` whose inputs are
+ * another `mapStream` of the pool, or a reducer that submits a job) cannot wait for the job it
+ * feeds to end: it runs at once, on a process and slaves of its own on the same nodes.
  *
  * @example
  * ```ts
@@ -25,6 +28,7 @@ import {
   defaultTargetMillis,
   invalidOption,
   makePool,
+  type Pool,
   type Progress,
   type Reducer,
   reduceJob,
@@ -34,6 +38,7 @@ import {
 } from "../internal/patterns/master.ts"
 import { describeValue } from "../internal/patterns/options.ts"
 import { start } from "../internal/spawn.ts"
+import { ProcessDied, runProcess } from "../Node.ts"
 import type { NodeId } from "../NodeId.ts"
 import { DiedReason } from "../Notification.ts"
 import { ProcessId } from "../ProcessId.ts"
@@ -41,6 +46,11 @@ import type { Task } from "../Task.ts"
 
 export * from "../internal/patterns/errors.ts"
 export type { Progress, Reducer }
+
+/** the pools whose job the current fiber runs in (a job's own fibers inherit it) */
+const InPoolJob = Context.Reference<ReadonlySet<Pool>>("cloud-effect/WorkPool/InPoolJob", {
+  defaultValue: () => new Set()
+})
 
 /**
  * The pool's master process died (it was killed or exited from outside, or the pool's node shut
@@ -168,10 +178,30 @@ export const layer = (options: Options): Layer.Layer<WorkPool, InvalidOptions, C
       const masterDied = Effect.flatMap(Fiber.await(fiber), (exit) =>
         Effect.fail(new PoolMasterDied({ pid: master.self, reason: node.reasonOf(master, exit) }))
       )
-      const inMaster = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        Effect.raceFirst(
-          lock.withPermit(Effect.provideService(effect, CurrentProcess, master)),
-          masterDied
+      /**
+       * Run a job: on the pool's master with the pool's slaves, one job at a time; or, for a job
+       * started by one of this pool's own jobs (its inputs are another `mapStream` of the pool, or
+       * its reducer submits one), which would wait for the job it feeds, as a job of its own, on a
+       * process and slaves of its own.
+       */
+      const inMaster = <A, E, R>(jobWith: (pool: Pool | undefined) => Effect.Effect<A, E, R>) =>
+        Effect.flatMap(Effect.service(InPoolJob), (outer) =>
+          outer.has(pool)
+            ? runProcess(jobWith(undefined)).pipe(
+                Effect.mapError((e) =>
+                  e instanceof ProcessDied ? new PoolMasterDied({ pid: e.pid, reason: e.reason }) : e
+                ),
+                Effect.provideService(CurrentNode, node)
+              )
+            : Effect.raceFirst(
+                lock.withPermit(
+                  jobWith(pool).pipe(
+                    Effect.provideService(CurrentProcess, master),
+                    Effect.provideService(InPoolJob, new Set([...outer, pool]))
+                  )
+                ),
+                masterDied
+              )
         ) as Effect.Effect<A, E | PoolMasterDied, Exclude<R, CurrentProcess>>
       const updates = yield* PubSub.sliding<Progress>(64)
       const common = {
@@ -185,9 +215,10 @@ export const layer = (options: Options): Layer.Layer<WorkPool, InvalidOptions, C
       }
       return WorkPool.of({
         progress: Stream.fromPubSub(updates),
-        reduce: (task, inputs, reducer) => inMaster(reduceJob({ ...common, task, inputs }, strategy, reducer, pool)),
+        reduce: (task, inputs, reducer) =>
+          inMaster((state) => reduceJob({ ...common, task, inputs }, strategy, reducer, state)),
         map: <I, O>(task: Task<I, O>, inputs: Iterable<I>) =>
-          inMaster(
+          inMaster((state) =>
             Effect.suspend(() => {
               const out: Array<unknown> = []
               return runJob(
@@ -197,13 +228,13 @@ export const layer = (options: Options): Layer.Layer<WorkPool, InvalidOptions, C
                   Effect.sync(() => {
                     for (let i = 0; i < outputs.length; i++) out[indices[i]!] = outputs[i]
                   }),
-                pool
+                state
               ).pipe(Effect.as(out as Array<O>))
             })
           ) as Effect.Effect<Array<O>, PatternError | PoolMasterDied>,
         mapStream: <I, O, E, R>(task: Task<I, O>, inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
           // (the wrapper adds PoolMasterDied to the stream's errors)
-          streamJob({ ...common, task, inputs }, strategy, pool, inMaster as never) as Stream.Stream<
+          streamJob({ ...common, task, inputs }, strategy, inMaster as never) as Stream.Stream<
             O,
             PatternError | PoolMasterDied | E,
             R

@@ -5,11 +5,13 @@
 import { Schema } from "effect"
 
 /**
- * An item failed on every try (or its slave died on every try).
+ * An item failed on every try (or its slave died on every try): `item` is its position in the
+ * job's inputs (from 0), as `InvalidInput`'s `index` is.
  * @since 0.1.0
  */
 export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
   task: Schema.String,
+  /** the item's position in the job's inputs, from 0 */
   item: Schema.Int,
   input: Schema.String,
   attempts: Schema.Int,

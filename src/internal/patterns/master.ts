@@ -22,7 +22,7 @@ import type { Task } from "../../Task.ts"
 import { DidSpawn, SpawnFailed } from "../closure.ts"
 import { withState } from "../context.ts"
 import { InvalidInput, InvalidOptions, NoSlavesLeft, type PatternError, TaskFailed } from "./errors.ts"
-import { NoWork, Request, Results, Work } from "./messages.ts"
+import { InputsReady, NoWork, Request, Results, Work } from "./messages.ts"
 import { describeValue, integerOption } from "./options.ts"
 import { ItemEnv, itemClosure, PushEnv, pushClosure, StealEnv, stealClosure } from "./slaves.ts"
 
@@ -44,7 +44,7 @@ export interface Progress {
 export interface Job<I, O, E = never, R = never> {
   /** the task to run on each input */
   readonly task: Task<I, O>
-  /** the inputs: an iterable or a Stream, pulled as work is handed out */
+  /** the inputs: an iterable or a Stream, pulled as work is handed out (a Stream up to 1,024 inputs ahead) */
   readonly inputs: Iterable<I> | Stream.Stream<I, E, R>
   /** the slave nodes */
   readonly nodes: ReadonlyArray<NodeId>
@@ -103,7 +103,6 @@ const jobMetrics = (task: string) => {
 }
 
 interface Item<I> {
-  readonly id: number
   /** its position in the job's inputs */
   readonly index: number
   readonly input: I
@@ -120,13 +119,12 @@ interface Batch<I> {
 }
 
 /**
- * The state a `WorkPool` keeps between jobs: its slaves stay up, and item and batch ids keep
- * counting (so a late duplicate of an earlier job's batch is never taken for one of the current job).
+ * The state a `WorkPool` keeps between jobs: its slaves stay up, and batch ids keep counting (so a
+ * late duplicate of an earlier job's batch is never taken for one of the current job).
  */
 export interface Pool {
   readonly job: number
   readonly slaves: Map<string, Slave>
-  nextId: number
   nextBatch: number
 }
 
@@ -134,7 +132,6 @@ export interface Pool {
 export const makePool = (): Pool => ({
   job: Math.floor(Math.random() * 0x7fffffff),
   slaves: new Map(),
-  nextId: 0,
   nextBatch: 0
 })
 
@@ -155,8 +152,24 @@ export interface Slave {
 const isStream = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>): inputs is Stream.Stream<I, E, R> =>
   Stream.isStream(inputs)
 
-/** pull inputs from an iterable or a Stream, up to `n` at a time */
-const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
+/**
+ * How many inputs of a Stream are read ahead of need: a stream is read by a fiber of its own into a
+ * queue of this size, so a stream that gives its inputs one at a time (chunks of one, as
+ * `Stream.mapEffect` and `Stream.fromAsyncIterable` give) still keeps every slave busy.
+ */
+const STREAM_AHEAD = 1024
+
+/**
+ * Pull inputs from an iterable or a Stream, up to `n` at a time. A Stream is read ahead by a fiber
+ * of the job's scope; when the master found no input ready while it wanted some, `wake` is run once
+ * as soon as more are (or the stream ends), so the master hands them out without waiting for a
+ * result. A stream may be live (fed as results come back): the master never waits on it while
+ * items are in flight.
+ */
+const makeSource = <I, E, R>(
+  inputs: Iterable<I> | Stream.Stream<I, E, R>,
+  wake: Effect.Effect<void, never, Process.Process>
+) =>
   Effect.gen(function* () {
     if (!isStream(inputs)) {
       const iterator = inputs[Symbol.iterator]()
@@ -171,46 +184,61 @@ const makeSource = <I, E, R>(inputs: Iterable<I> | Stream.Stream<I, E, R>) =>
               else onInput(r.value)
             }
           }),
-        exhausted: () => exhausted
+        exhausted: () => exhausted,
+        close: () => {}
       }
     }
-    const pull = yield* Stream.toPull(inputs)
-    let buffer: ReadonlyArray<I> = []
-    let index = 0
+    const queue = yield* Queue.bounded<I, E | Cause.Done>(STREAM_AHEAD)
+    /** the master wanted inputs and found none: tell it when there are */
+    let starved = false
+    let closed = false
+    const ready = Effect.suspend(() => {
+      if (!starved || closed) return Effect.void
+      starved = false
+      return wake
+    })
+    yield* Effect.forkScoped(
+      Stream.runForEachArray(inputs, (chunk) => Effect.andThen(Queue.offerAll(queue, chunk), ready)).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: () => Queue.end(queue),
+          onFailure: (cause) => Queue.failCause(queue, cause)
+        }),
+        Effect.andThen(ready)
+      )
+    )
     let exhausted = false
-    /** the next chunk into the buffer; false once the stream is done */
-    const refill: Effect.Effect<boolean, E, R> = pull.pipe(
-      Effect.map((chunk) => {
-        buffer = chunk
-        index = 0
-        return true
-      }),
-      Effect.catchCause((cause) => {
-        if (!Cause.hasInterruptsOnly(cause) && cause.reasons.some((r) => r._tag === "Fail" && Cause.isDone(r.error))) {
-          exhausted = true
-          return Effect.succeed(false)
-        }
-        return Effect.failCause(cause as Cause.Cause<E>)
-      })
-    ) as Effect.Effect<boolean, E, R>
     return {
       /**
-       * Give up to `n` inputs to `onInput`: those already pulled, and, with `block`, a wait for the
-       * stream's next chunk while none has been given. A stream may be live (fed as results come
-       * back): the master never waits on it for inputs it does not need yet.
+       * Give up to `n` inputs to `onInput`: those read already, and, with `block`, a wait for the
+       * stream's next input while none has been given.
        */
       take: (n: number, onInput: (input: I) => void, block: boolean): Effect.Effect<void, E, R> =>
         Effect.gen(function* () {
           let k = 0
-          while (k < n) {
-            while (index < buffer.length && k < n) {
-              onInput(buffer[index++]!)
-              k++
+          while (k < n && !exhausted) {
+            let exit = Queue.takeUnsafe(queue)
+            if (exit === undefined) {
+              if (k > 0 || !block) {
+                starved = true
+                return
+              }
+              exit = yield* Effect.exit(Queue.take(queue))
             }
-            if (k >= n || exhausted || k > 0 || !block || !(yield* refill)) return
+            if (exit._tag === "Success") {
+              onInput(exit.value)
+              k++
+            } else if (exit.cause.reasons.some((r) => r._tag === "Fail" && Cause.isDone(r.error))) {
+              exhausted = true
+            } else {
+              return yield* Effect.failCause(exit.cause as Cause.Cause<E>)
+            }
           }
         }),
-      exhausted: () => exhausted && index >= buffer.length
+      exhausted: () => exhausted,
+      /** the job is ending: no more wake-ups */
+      close: () => {
+        closed = true
+      }
     }
   })
 
@@ -261,8 +289,11 @@ export const runJob = <I, O, E, R>(
       const metrics = jobMetrics(task.name)
       const me = yield* Process.self
       const jobId = pool?.job ?? Math.floor(Math.random() * 0x7fffffff)
-      const ids = pool ?? { nextId: 0, nextBatch: 0 }
-      const source = yield* makeSource(job.inputs)
+      const ids = pool ?? { nextBatch: 0 }
+      const source = yield* makeSource(
+        job.inputs,
+        Effect.suspend(() => Process.send(me, new InputsReady({ job: jobId })))
+      )
       const known = Array.isArray(job.inputs) ? job.inputs.length : undefined
       const retry: Array<Item<I>> = []
       /** the batches handed out and not done, by id */
@@ -276,7 +307,7 @@ export const runJob = <I, O, E, R>(
 
       const fresh = (input: I): Item<I> => {
         handedOut++
-        return { id: ids.nextId++, index: handedOut - 1, input, attempts: 0, lastError: "" }
+        return { index: handedOut - 1, input, attempts: 0, lastError: "" }
       }
 
       /**
@@ -390,7 +421,7 @@ export const runJob = <I, O, E, R>(
           return Effect.fail(
             new TaskFailed({
               task: task.name,
-              item: item.id,
+              item: item.index,
               input: describeValue(item.input),
               attempts: item.attempts,
               error
@@ -404,6 +435,18 @@ export const runJob = <I, O, E, R>(
       /** every item of a closed batch goes back to the queue */
       const requeueAll = (items: ReadonlyArray<Item<I>>, error: string): Effect.Effect<void, TaskFailed> =>
         Effect.forEach(items, (item) => requeue(item, error), { discard: true })
+
+      /**
+       * The in-flight gauge moves by this job's changes (jobs of the same task may run at once), at
+       * each turn of the loop; a job that ends takes its items off it, however it ends.
+       */
+      let inFlightShown = 0
+      const showInFlight = (now: number) =>
+        Effect.suspend(() => {
+          const change = now - inFlightShown
+          inFlightShown = now
+          return change === 0 ? Effect.void : Metric.modify(metrics.inFlight, change)
+        })
 
       const report = () =>
         job.onProgress === undefined ? Effect.void : job.onProgress({ done, inFlight, retried, slaves: slaves.size })
@@ -445,7 +488,6 @@ export const runJob = <I, O, E, R>(
           const perSlave = metrics.of(r.slave.node.address)
           yield* Metric.update(perSlave.done, indices.length)
           if (r.failed.length > 0) yield* Metric.update(perSlave.failed, r.failed.length)
-          yield* Metric.update(metrics.inFlight, inFlight)
           yield* report()
         })
 
@@ -471,6 +513,8 @@ export const runJob = <I, O, E, R>(
         pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me)
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function* () {
+          source.close()
+          yield* showInFlight(0)
           // a pool keeps its slaves after a job that succeeded (their outstanding requests stay
           // in the mailbox for the next job); otherwise every slave is killed
           const deadline = Duration.seconds(10)
@@ -530,6 +574,11 @@ export const runJob = <I, O, E, R>(
                 ),
                 Process.matchIf(
                   Request,
+                  (r) => r.job === jobId,
+                  () => Effect.void
+                ),
+                Process.matchIf(
+                  InputsReady,
                   (r) => r.job === jobId,
                   () => Effect.void
                 )
@@ -718,6 +767,7 @@ export const runJob = <I, O, E, R>(
             break
         }
         if (finished()) break
+        yield* showInFlight(inFlight)
         if (
           strategy._tag === "masterSlave"
             ? liveNodes.size === 0 && slaves.size === 0 && pendingSpawns.size === 0
@@ -742,6 +792,12 @@ export const runJob = <I, O, E, R>(
                 const slave = slaveFor(r.slave)
                 if (slave !== undefined) ask(slave, r.n)
               })
+          ),
+          // the stream has inputs again: hand them out (the loop's next turn)
+          Process.matchIf(
+            InputsReady,
+            (r) => r.job === jobId,
+            () => Effect.void
           ),
           Process.matchIf(
             ProcessMonitorNotification,
@@ -819,19 +875,22 @@ export const reduceJob = <I, O, A, E, R>(
     ).pipe(Effect.map(() => acc))
   })
 
-/** `runJob` with the outputs as a Stream (bounded buffer: a slow consumer slows the job down) */
+/**
+ * `runJob` with the outputs as a Stream (bounded buffer: a slow consumer slows the job down). `run`
+ * runs the job (as a process, with a pool's state or none), when the stream starts.
+ */
 export const streamJob = <I, O, E, R, R2 = Process.Process>(
   job: Job<I, O, E, R>,
   strategy: Strategy,
-  pool?: Pool,
-  wrap: <A, E2>(effect: Effect.Effect<A, E2, R | Process.Process>) => Effect.Effect<A, E2, R | R2> = (effect) =>
-    effect as never
+  run: <A, E2>(
+    jobWith: (pool: Pool | undefined) => Effect.Effect<A, E2, R | Process.Process>
+  ) => Effect.Effect<A, E2, R | R2> = (jobWith) => jobWith(undefined) as never
 ): Stream.Stream<O, PatternError | E, R | R2> =>
   Stream.unwrap(
     Effect.gen(function* () {
       const queue = yield* Queue.bounded<O, PatternError | E | Cause.Done>(1024)
       yield* Effect.forkScoped(
-        wrap(runJob(job, strategy, (outputs) => Effect.asVoid(Queue.offerAll(queue, outputs)), pool)).pipe(
+        run((pool) => runJob(job, strategy, (outputs) => Effect.asVoid(Queue.offerAll(queue, outputs)), pool)).pipe(
           Effect.matchCauseEffect({
             onSuccess: () => Queue.end(queue),
             onFailure: (cause) => Queue.failCause(queue, cause)

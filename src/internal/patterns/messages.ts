@@ -46,3 +46,6 @@ export class Results extends Schema.TaggedClass<Results>()("cloud-effect/Results
   /** work-stealing: the results also ask for a next batch of up to this many items (0: no) */
   next: Schema.Int
 }) {}
+
+/** the master's own wake-up: its Stream of inputs has some ready again (sent locally, never encoded) */
+export class InputsReady extends Schema.TaggedClass<InputsReady>()("cloud-effect/InputsReady", { job: Schema.Int }) {}
