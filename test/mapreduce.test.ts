@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
-import { KMeans, MapReduce, Node, type NodeId, Remote, Transport, WorkPool } from "../src/index.ts"
+import { Deferred, Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
+import { Backend, KMeans, MapReduce, Node, type NodeId, Remote, Transport, WorkPool } from "../src/index.ts"
 
 // word count over numbers: each input value v counts under key v % 7 (and its parity under -1/-2)
 const spec = MapReduce.make({
@@ -13,7 +13,59 @@ const countTask = MapReduce.mapTask(
   spec.map
 )
 
-const env = Layer.merge(Transport.layerMemory, Remote.table(countTask, ...KMeans.definitions))
+// the same map, failing once on key 7 when `failOnce.key7` is set (a failed first attempt of a job)
+const failOnce = { key7: false }
+const flakyTask = MapReduce.mapTask(
+  "test/mapreduce/flaky",
+  { key: Schema.Int, value: Schema.Int, outKey: Schema.Int, outValue: Schema.Int },
+  (k: number, v: number) => {
+    if (k === 7 && failOnce.key7) {
+      failOnce.key7 = false
+      throw new Error("key 7 fails once")
+    }
+    return spec.map(k, v)
+  }
+)
+
+const env = Layer.merge(Transport.layerMemory, Remote.table(countTask, flakyTask, ...KMeans.definitions))
+
+/** the demo's RemoteTable (it has `KMeans.definitions`), for worker-thread slaves */
+const tasksModule = new URL("../src/cli/tasks.ts", import.meta.url)
+
+/** `pool`, noting the names of the k-means datasets its jobs' inputs slice */
+const noting = (pool: WorkPool.WorkPool["Service"], names: Set<string>): WorkPool.WorkPool["Service"] => {
+  const note = (input: unknown) => {
+    if (Array.isArray(input))
+      for (const pair of input) if (Array.isArray(pair) && pair[1] instanceof KMeans.Slice) names.add(pair[1].dataset)
+  }
+  return {
+    ...pool,
+    reduce: (task, inputs, reducer) =>
+      pool.reduce(
+        task,
+        Stream.isStream(inputs)
+          ? inputs
+          : Array.from(inputs, (input) => {
+              note(input)
+              return input
+            }),
+        reducer
+      )
+  }
+}
+
+/** whether `dataset` is stored on `node`, asked there: k-means' map task on its first point, on that node only */
+const storedOn = (node: NodeId.NodeId, dataset: string) =>
+  Effect.gen(function* () {
+    const pool = yield* WorkPool.WorkPool
+    const slice = new KMeans.Slice({ dataset, from: 0, to: 1, centres: [[0, 0]] })
+    return yield* pool.map(KMeans.mapTask, [[[0, slice]]]).pipe(
+      Effect.as(true),
+      Effect.catchTag("TaskFailed", (e) =>
+        e.error.includes("is not stored on this node") ? Effect.succeed(false) : Effect.fail(e)
+      )
+    )
+  }).pipe(Effect.provide(WorkPool.layer({ strategy: "masterSlave", nodes: [node], retries: 0 })))
 
 const cluster = Effect.gen(function* () {
   const master = yield* Node.make({ name: "master" })
@@ -97,5 +149,105 @@ describe("map-reduce", () => {
       assert.isFalse(local.iterations[local.iterations.length - 1]!.moved, "it converged")
       assert.include(KMeans.svg(points, local), "<svg")
     }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "distributedMapReduce: each run maps the whole input afresh (Effect.retry after a failed attempt, a second run)",
+    () =>
+      Effect.gen(function* () {
+        const { master, nodes } = yield* cluster
+        const pairs = Array.from({ length: 40 }, (_, i) => [i, i + 1] as const)
+        const local = sorted(MapReduce.localMapReduce(spec, pairs))
+        yield* Effect.gen(function* () {
+          const pool = yield* WorkPool.WorkPool
+          // one effect, run three times: a first attempt that fails on key 7 (after the chunks
+          // before it were handed out, some mapped), its retry, and one more run
+          const job = MapReduce.distributedMapReduce(pool, flakyTask, spec.reduce, pairs, { chunk: 2 })
+          const failures: Array<string> = []
+          failOnce.key7 = true
+          const retried = yield* job.pipe(
+            Effect.tapError((e) => Effect.sync(() => failures.push(e._tag))),
+            Effect.retry({ times: 1 })
+          )
+          assert.deepStrictEqual(failures, ["TaskFailed"], "the first attempt failed")
+          assert.deepStrictEqual(sorted(retried), local)
+          assert.deepStrictEqual(sorted(yield* job), local)
+        }).pipe(
+          Effect.provide(WorkPool.layer({ strategy: "workStealing", nodes, retries: 0 })),
+          Effect.provideService(Node.Node, master)
+        )
+      }).pipe(Effect.provide(env))
+  )
+
+  it.live(
+    "k-means: a run's points are removed from every slave node when it ends (a result, a failure, an interruption)",
+    () =>
+      Effect.gen(function* () {
+        const backend = yield* Backend.Backend
+        const node = yield* Node.Node
+        const pool = yield* WorkPool.WorkPool
+        const points = KMeans.randomPoints(100_000, 11)
+        const storedOnSlaves = (dataset: string) =>
+          Effect.forEach(backend.slaves, (slave) => storedOn(slave, dataset)).pipe(
+            Effect.provideService(Node.Node, node)
+          )
+        /**
+         * a run (driven by `drive`) whose first iteration notes where its points are stored, then
+         * does `then`; it checks they are on both slaves then, and on neither once it has ended
+         */
+        const run = (
+          then: Effect.Effect<void>,
+          drive: <A, E>(program: Effect.Effect<A, E>) => Effect.Effect<Exit.Exit<A, E>> = Effect.exit
+        ) =>
+          Effect.gen(function* () {
+            const names = new Set<string>()
+            const during: Array<ReadonlyArray<boolean>> = []
+            const exit = yield* drive(
+              Backend.startMaster((slaves) =>
+                KMeans.distributed(noting(pool, names), slaves, points, 5, {
+                  onIteration: (it) =>
+                    it.iteration > 1
+                      ? Effect.void
+                      : Effect.andThen(
+                          Effect.flatMap(Effect.orDie(storedOnSlaves([...names][0]!)), (s) =>
+                            Effect.sync(() => during.push(s))
+                          ),
+                          then
+                        )
+                })
+              ).pipe(Effect.provideService(Backend.Backend, backend), Effect.provideService(Node.Node, node))
+            )
+            assert.strictEqual(names.size, 1, "one dataset per run")
+            const dataset = [...names][0]!
+            assert.deepStrictEqual(during, [[true, true]], "the points are on both slaves during the run")
+            assert.deepStrictEqual(yield* storedOnSlaves(dataset), [false, false], "and on neither after it")
+            return exit
+          })
+        const ok = yield* run(Effect.void)
+        assert.isTrue(Exit.isSuccess(ok))
+        assert.isAbove(Exit.isSuccess(ok) ? ok.value.iterations.length : 0, 1)
+        const failed = yield* run(Effect.die("onIteration fails"))
+        assert.isTrue(Exit.isFailure(failed) && !Exit.hasInterrupts(failed))
+        // interrupted once its first iteration is done (in its second, as a rule)
+        const first = yield* Deferred.make<void>()
+        const interrupted = yield* run(Deferred.succeed(first, undefined).pipe(Effect.asVoid), (program) =>
+          Effect.gen(function* () {
+            const fiber = yield* Effect.forkChild(program)
+            yield* Deferred.await(first)
+            yield* Fiber.interrupt(fiber)
+            return yield* Fiber.await(fiber)
+          })
+        )
+        assert.isTrue(Exit.isFailure(interrupted) && Exit.hasInterrupts(interrupted))
+      }).pipe(
+        Effect.provide(
+          Layer.unwrap(
+            Effect.map(Effect.service(Backend.Backend), (backend) =>
+              WorkPool.layer({ strategy: "workStealing", nodes: backend.slaves })
+            )
+          ).pipe(Layer.provideMerge(Backend.workerThreads(2, { module: tasksModule })))
+        )
+      ),
+    60_000
   )
 })

@@ -154,10 +154,22 @@ export const store = Remote.define(
 )
 
 /**
- * The remote definitions of k-means, for a `RemoteTable`.
+ * Remove a dataset from the node that runs it (`store` in reverse); returns whether it was stored.
+ * `distributed` calls it on each of its nodes when a run ends, however it ends.
  * @since 0.1.0
  */
-export const definitions = [mapTask, store] as const
+export const drop = Remote.define(
+  "cloud-effect/KMeans/drop",
+  Schema.Struct({ dataset: Schema.String }),
+  ({ dataset }) => Effect.sync(() => datasets.delete(dataset)),
+  Schema.Boolean
+)
+
+/**
+ * The remote definitions of k-means, for a `RemoteTable` (every node of a `distributed` run needs them).
+ * @since 0.1.0
+ */
+export const definitions = [mapTask, store, drop] as const
 
 /**
  * One iteration's outcome.
@@ -258,9 +270,21 @@ export const local = (
   }
 }
 
+/** remove a run's dataset from a node; a node that cannot be reached (or is too slow) is logged */
+const dropFrom = (node: NodeId, dataset: string) =>
+  Remote.call(node, drop({ dataset })).pipe(
+    Effect.timeout("10 seconds"),
+    Effect.catch((error) =>
+      Effect.logWarning(`KMeans: dataset ${dataset} may remain on ${node.address}: ${error.message}`)
+    ),
+    Effect.asVoid
+  )
+
 /**
  * k-means with the map phase on a `WorkPool`'s slaves: the points are stored once on each of
  * `nodes`, then each iteration is a `distributedMapReduce`. `onIteration` sees each iteration.
+ * When the run ends (a result, a failure or an interruption) the points are removed from every one
+ * of `nodes` (`drop`; a node that cannot be reached within 10 seconds is logged and skipped).
  * Options that make no sense (as for `local`) fail it with `InvalidOptions` before anything is sent.
  * @since 0.1.0
  */
@@ -284,30 +308,38 @@ export const distributed = (
     if (invalid !== undefined) return yield* invalid
     const dataset = `ds-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
     const bytes = new Uint8Array(points.buffer, points.byteOffset, points.byteLength)
-    // ship the points once per mapper node
-    yield* Effect.forEach(nodes, (node) => Remote.call(node, store({ dataset, points: bytes })), {
-      concurrency: "unbounded",
-      discard: true
+    const iterate = Effect.gen(function* () {
+      // ship the points once per mapper node
+      yield* Effect.forEach(nodes, (node) => Remote.call(node, store({ dataset, points: bytes })), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      let centres = initialCentres(points, k)
+      const iterations: Array<Iteration> = []
+      for (let it = 1; it <= (options.maxIterations ?? 50); it++) {
+        const sums = yield* MapReduce.distributedMapReduce(
+          pool,
+          mapTask,
+          reducePartials,
+          slices(dataset, points.length / 2, options.slice ?? 2000, centres),
+          { chunk: 1 }
+        )
+        const next = nextCentres(centres, sums)
+        const moved = !same(next, centres)
+        centres = next
+        const iteration = { iteration: it, centres, moved }
+        iterations.push(iteration)
+        if (options.onIteration !== undefined) yield* options.onIteration(iteration)
+        if (!moved) break
+      }
+      return finish(points, iterations, centres)
     })
-    let centres = initialCentres(points, k)
-    const iterations: Array<Iteration> = []
-    for (let it = 1; it <= (options.maxIterations ?? 50); it++) {
-      const sums = yield* MapReduce.distributedMapReduce(
-        pool,
-        mapTask,
-        reducePartials,
-        slices(dataset, points.length / 2, options.slice ?? 2000, centres),
-        { chunk: 1 }
-      )
-      const next = nextCentres(centres, sums)
-      const moved = !same(next, centres)
-      centres = next
-      const iteration = { iteration: it, centres, moved }
-      iterations.push(iteration)
-      if (options.onIteration !== undefined) yield* options.onIteration(iteration)
-      if (!moved) break
-    }
-    return finish(points, iterations, centres)
+    // then drop them from every node, stored or not (a store cut short may still have run), once
+    // the pool's job has ended (its finalizer kills the slaves of a job that did not succeed)
+    return yield* Effect.ensuring(
+      iterate,
+      Effect.forEach(nodes, (node) => dropFrom(node, dataset), { concurrency: "unbounded", discard: true })
+    )
   })
 
 /**

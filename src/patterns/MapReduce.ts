@@ -17,9 +17,10 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import type { InvalidOptions, PatternError } from "../internal/patterns/errors.ts"
 import { integerOption } from "../internal/patterns/options.ts"
 import * as Task from "../Task.ts"
-import type { WorkPool } from "./WorkPool.ts"
+import type { PoolMasterDied, WorkPool } from "./WorkPool.ts"
 
 /**
  * A map-reduce job: `map` turns one input pair into output pairs, `reduce` folds the values that
@@ -107,7 +108,9 @@ function* chunksOf<A>(input: Iterable<A>, size: number): Generator<ReadonlyArray
 /**
  * Map on the pool's slaves (inputs in chunks of `chunk` pairs), then group and reduce here.
  * Equal to `localMapReduce` with the same map and reduce. A `chunk` that is not an integer >= 1
- * fails it with `InvalidOptions`.
+ * fails it with `InvalidOptions`. Each run of the returned effect (a retry, a repeat) iterates
+ * `input` afresh and starts from empty groups, so give an iterable that can be iterated again (an
+ * array, not a generator's iterator) if the effect may run more than once.
  * @since 0.1.0
  */
 export const distributedMapReduce = <K1, V1, K2, V2, V3>(
@@ -116,22 +119,24 @@ export const distributedMapReduce = <K1, V1, K2, V2, V3>(
   reduce: (key: K2, values: ReadonlyArray<V2>) => V3,
   input: Iterable<readonly [K1, V1]>,
   options: { readonly chunk?: number } = {}
-) => {
-  const chunk = options.chunk ?? 64
-  const invalid = integerOption("chunk", chunk, 1)
-  if (invalid !== undefined) return Effect.fail(invalid)
-  return Effect.map(
-    pool.reduce(task, chunksOf(input, chunk), {
-      initial: new Map<K2, Array<V2>>(),
-      combine: (groups, pairs) => {
-        for (const [k, v] of pairs) {
-          const group = groups.get(k)
-          if (group === undefined) groups.set(k, [v])
-          else group.push(v)
+): Effect.Effect<Map<K2, V3>, InvalidOptions | PatternError | PoolMasterDied> =>
+  // the chunk iterator and the groups belong to one run: built when it starts, never shared
+  Effect.suspend(() => {
+    const chunk = options.chunk ?? 64
+    const invalid = integerOption("chunk", chunk, 1)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    return Effect.map(
+      pool.reduce(task, chunksOf(input, chunk), {
+        initial: new Map<K2, Array<V2>>(),
+        combine: (groups, pairs) => {
+          for (const [k, v] of pairs) {
+            const group = groups.get(k)
+            if (group === undefined) groups.set(k, [v])
+            else group.push(v)
+          }
+          return groups
         }
-        return groups
-      }
-    }),
-    (groups) => groupAndReduce([], reduce, groups)
-  )
-}
+      }),
+      (groups) => groupAndReduce([], reduce, groups)
+    )
+  })
