@@ -370,3 +370,136 @@ describe("nodes on the in-memory transport", () => {
     }).pipe(Effect.provide(Transport.layerMemory))
   )
 })
+
+/** bind a raw endpoint named `name` in `scope`, recording what it is told as short strings */
+const recordingEndpoint = (name: string, scope: Scope.Scope) =>
+  Effect.gen(function* () {
+    const transport = yield* Transport.Transport
+    const events: Array<string> = []
+    const endpoint = yield* transport
+      .bind({ name }, (event) =>
+        events.push(event._tag === "Received" ? `${event.from}:${[...event.bytes].join(",")}` : `lost ${event.peer}`)
+      )
+      .pipe(Scope.provide(scope))
+    return { endpoint, events }
+  })
+
+describe("the in-memory transport when an endpoint is released", () => {
+  for (const latency of [0, 20]) {
+    it.live(`latency ${latency}: its frames in flight arrive, then its peers see it gone; nothing after`, () =>
+      Effect.gen(function* () {
+        const a = yield* recordingEndpoint("a", yield* Effect.scope)
+        const bScope = yield* Scope.make()
+        const b = yield* recordingEndpoint("b", bScope)
+        b.endpoint.send("mem:a", new Uint8Array([1]))
+        b.endpoint.send("mem:a", new Uint8Array([2]))
+        a.endpoint.send("mem:b", new Uint8Array([9]))
+        yield* Scope.close(bScope, Exit.void)
+        // sent after the close: never delivered
+        b.endpoint.send("mem:a", new Uint8Array([3]))
+        yield* Effect.sleep(latency * 3 + 20)
+        assert.deepStrictEqual(a.events, ["mem:b:1", "mem:b:2", "lost mem:b"])
+        assert.deepStrictEqual(b.events, [])
+        assert.isTrue(Exit.isFailure(yield* Effect.exit(b.endpoint.connect("mem:a"))))
+      }).pipe(Effect.provide(Transport.layerMemoryWith({ latency })))
+    )
+  }
+
+  it.live("with a latency, a closing node's last message and Died notifications arrive before the node is lost", () =>
+    Effect.gen(function* () {
+      const a = yield* Node.make({ name: "a" })
+      const bScope = yield* Scope.make()
+      const b = yield* Node.make({ name: "b" }).pipe(Scope.provide(bScope))
+      const ready = yield* Deferred.make<void>()
+      const fiber = yield* Effect.forkChild(
+        runOn(a)(
+          Effect.gen(function* () {
+            const me = yield* Process.self
+            const target = yield* runOn(b)(
+              Process.spawnLocal(
+                Effect.andThen(
+                  Effect.addFinalizer(() => Process.send(me, "bye from a finalizer")),
+                  Process.expect(Never)
+                )
+              )
+            )
+            yield* Process.monitor(target)
+            yield* Process.monitorNode(b.nodeId)
+            yield* Deferred.succeed(ready, undefined)
+            const got: Array<string> = []
+            for (let i = 0; i < 3; i++) {
+              const r = yield* Process.receiveTimeout(
+                "1 second",
+                Process.match(Schema.String, (s) => Effect.succeed(s)),
+                Process.match(Notification.ProcessMonitorNotification, (n) =>
+                  Effect.succeed(`process ${n.reason._tag}`)
+                ),
+                Process.match(Notification.NodeMonitorNotification, (n) => Effect.succeed(`node ${n.reason._tag}`))
+              )
+              got.push(Option.getOrElse(r, () => "timeout"))
+            }
+            return got
+          })
+        )
+      )
+      yield* Deferred.await(ready)
+      // b has seen both monitors (their frames took the latency)
+      yield* Effect.sleep(100)
+      yield* Scope.close(bScope, Exit.void)
+      assert.deepStrictEqual(yield* Fiber.join(fiber), [
+        "bye from a finalizer",
+        "process DiedNodeDown",
+        "node DiedNodeDown"
+      ])
+    }).pipe(Effect.provide(Transport.layerMemoryWith({ latency: 20 })))
+  )
+
+  it.effect("a node's name is free as soon as its scope has closed", () =>
+    Effect.gen(function* () {
+      const first = yield* Scope.make()
+      yield* Node.make({ name: "a" }).pipe(Scope.provide(first))
+      yield* Scope.close(first, Exit.void)
+      const again = yield* Node.make({ name: "a" })
+      assert.strictEqual(again.nodeId.address, "mem:a")
+      // still refused while the name is bound
+      assert.isTrue(Exit.isFailure(yield* Effect.exit(Node.make({ name: "a" }))))
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  for (const latency of [0, 20]) {
+    it.live(`latency ${latency}: frames for a released endpoint never reach a new one bound at its address`, () =>
+      Effect.gen(function* () {
+        const y = yield* recordingEndpoint("y", yield* Effect.scope)
+        const oldScope = yield* Scope.make()
+        const old = yield* recordingEndpoint("x", oldScope)
+        y.endpoint.send("mem:x", new Uint8Array([1]))
+        yield* Scope.close(oldScope, Exit.void)
+        const fresh = yield* recordingEndpoint("x", yield* Effect.scope)
+        yield* Effect.sleep(latency * 3 + 20)
+        assert.deepStrictEqual(old.events, [])
+        assert.deepStrictEqual(fresh.events, [])
+        assert.deepStrictEqual(y.events, ["lost mem:x"])
+        // the new endpoint is reachable at the address
+        y.endpoint.send("mem:x", new Uint8Array([2]))
+        fresh.endpoint.send("mem:y", new Uint8Array([3]))
+        yield* Effect.sleep(latency * 3 + 20)
+        assert.deepStrictEqual(fresh.events, ["mem:y:2"])
+        assert.deepStrictEqual(y.events, ["lost mem:x", "mem:x:3"])
+      }).pipe(Effect.provide(Transport.layerMemoryWith({ latency })))
+    )
+  }
+
+  it.live("a disconnect while a released endpoint's last frames are in flight drops them; the peer is told once", () =>
+    Effect.gen(function* () {
+      const a = yield* recordingEndpoint("a", yield* Effect.scope)
+      const bScope = yield* Scope.make()
+      const b = yield* recordingEndpoint("b", bScope)
+      const net = yield* Transport.MemoryNetwork
+      b.endpoint.send("mem:a", new Uint8Array([1]))
+      yield* Scope.close(bScope, Exit.void)
+      net.disconnect("mem:a", "mem:b")
+      yield* Effect.sleep(80)
+      assert.deepStrictEqual(a.events, ["lost mem:b"])
+    }).pipe(Effect.provide(Transport.layerMemoryWith({ latency: 20 })))
+  )
+})

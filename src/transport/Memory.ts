@@ -17,12 +17,19 @@ import { Context, type Duration, Effect, Layer } from "effect"
 import { describeDuration, millisOf } from "../internal/timeout.ts"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 
+/**
+ * One bound endpoint. Frames in flight are addressed to this object, not to its address: once it
+ * is released the address is free at once, and frames for the old endpoint never reach a new one.
+ */
 interface Bound {
+  readonly address: string
   readonly handler: (event: TransportEvent) => void
   open: boolean
 }
 
 interface Connection {
+  /** the pair of addresses (`pairKey`) */
+  readonly key: string
   /** bumped whenever the connection is lost: frames of an older epoch are dropped */
   epoch: number
   connected: boolean
@@ -64,6 +71,11 @@ const makeNetwork = (latencyMillis: number) => {
   }
   const endpoints = new Map<string, Bound>()
   const connections = new Map<string, Connection>()
+  /**
+   * connections of a released endpoint whose frames are still in flight: the peer is told it lost
+   * the connection once they are delivered (unless a `disconnect` drops them first)
+   */
+  const draining = new Set<Connection>()
   const partitions = new Set<string>()
   let delivered = 0
   let unnamed = 0
@@ -72,48 +84,86 @@ const makeNetwork = (latencyMillis: number) => {
     const key = pairKey(a, b)
     let c = connections.get(key)
     if (c === undefined) {
-      c = { epoch: 0, connected: false }
+      c = { key, epoch: 0, connected: false }
       connections.set(key, c)
     }
     return c
   }
 
+  const connectionLost = (self: Bound | undefined, peer: string) => {
+    if (self?.open) self.handler({ _tag: "ConnectionLost", peer })
+  }
+
   const lose = (a: string, b: string) => {
-    const c = connections.get(pairKey(a, b))
-    if (c === undefined || !c.connected) return
-    c.connected = false
-    c.epoch++
+    const key = pairKey(a, b)
+    const c = connections.get(key)
+    let lost = false
+    if (c?.connected) {
+      c.connected = false
+      c.epoch++
+      lost = true
+    }
+    // a connection of a released endpoint still delivering its last frames: they are dropped too
+    for (const d of draining) {
+      if (d.key !== key) continue
+      draining.delete(d)
+      d.epoch++
+      lost = true
+    }
+    if (!lost) return
+    const ea = endpoints.get(a)
+    const eb = endpoints.get(b)
     queueMicrotask(() => {
-      const ea = endpoints.get(a)
-      const eb = endpoints.get(b)
-      if (ea?.open) ea.handler({ _tag: "ConnectionLost", peer: b })
-      if (eb?.open) eb.handler({ _tag: "ConnectionLost", peer: a })
+      connectionLost(ea, b)
+      connectionLost(eb, a)
     })
   }
 
   const reachable = (from: string, to: string) => endpoints.get(to)?.open === true && !partitions.has(pairKey(from, to))
 
-  const send = (from: string, to: string, bytes: Uint8Array) => {
-    if (!reachable(from, to)) {
-      queueMicrotask(() => {
-        const self = endpoints.get(from)
-        if (self?.open) self.handler({ _tag: "ConnectionLost", peer: to })
-      })
+  const send = (self: Bound, to: string, bytes: Uint8Array) => {
+    // a released endpoint sends nothing (and has nobody to tell)
+    if (!self.open) return
+    const target = endpoints.get(to)
+    if (target === undefined || !reachable(self.address, to)) {
+      queueMicrotask(() => connectionLost(self, to))
       return
     }
-    const c = connection(from, to)
+    const c = connection(self.address, to)
     if (!c.connected) {
       c.connected = true
       c.epoch++
     }
     const epoch = c.epoch
     later(() => {
-      if (c.epoch !== epoch) return
-      const target = endpoints.get(to)
-      if (target === undefined || !target.open) return
+      if (c.epoch !== epoch || !target.open) return
       delivered++
-      target.handler({ _tag: "Received", from, bytes })
+      target.handler({ _tag: "Received", from: self.address, bytes })
     })
+  }
+
+  /**
+   * Release an endpoint: its address is free at once and nothing more reaches it. Frames it sent
+   * before are still delivered (they were queued first, and take the same latency), then each
+   * connected peer sees the connection lost.
+   */
+  const release = (bound: Bound) => {
+    bound.open = false
+    if (endpoints.get(bound.address) === bound) endpoints.delete(bound.address)
+    for (const [key, c] of connections) {
+      const [a, b] = key.split("\u0000") as [string, string]
+      if (a !== bound.address && b !== bound.address) continue
+      connections.delete(key)
+      if (!c.connected) continue
+      c.connected = false
+      const peerAddress = a === bound.address ? b : a
+      const peer = endpoints.get(peerAddress)
+      if (peer === undefined) continue
+      draining.add(c)
+      later(() => {
+        if (draining.delete(c)) connectionLost(peer, bound.address)
+      })
+    }
   }
 
   const bind = (name: string | undefined, handler: (event: TransportEvent) => void) =>
@@ -123,13 +173,16 @@ const makeNetwork = (latencyMillis: number) => {
         if (endpoints.get(address)?.open) {
           return Effect.fail(new TransportError({ address, reason: "address already bound" }))
         }
-        const bound: Bound = { handler, open: true }
+        const bound: Bound = { address, handler, open: true }
         endpoints.set(address, bound)
         const endpoint: EndPoint = {
           address,
-          send: (to, bytes) => send(address, to, bytes),
+          send: (to, bytes) => send(bound, to, bytes),
           connect: (to) =>
             Effect.suspend(() => {
+              if (!bound.open) {
+                return Effect.fail(new TransportError({ address, reason: "endpoint closed" }))
+              }
               if (!reachable(address, to)) {
                 return Effect.fail(new TransportError({ address: to, reason: "unreachable" }))
               }
@@ -143,24 +196,7 @@ const makeNetwork = (latencyMillis: number) => {
         }
         return Effect.succeed([endpoint, bound] as const)
       }),
-      ([endpoint, bound]) =>
-        Effect.sync(() => {
-          // frames already sent are still delivered (they were queued first), then peers see the loss
-          queueMicrotask(() => {
-            bound.open = false
-            if (endpoints.get(endpoint.address) === bound) endpoints.delete(endpoint.address)
-            for (const [key, c] of connections) {
-              const [a, b] = key.split("\u0000") as [string, string]
-              if (a !== endpoint.address && b !== endpoint.address) continue
-              connections.delete(key)
-              if (!c.connected) continue
-              c.connected = false
-              c.epoch++
-              const peer = endpoints.get(a === endpoint.address ? b : a)
-              if (peer?.open) peer.handler({ _tag: "ConnectionLost", peer: endpoint.address })
-            }
-          })
-        })
+      ([, bound]) => Effect.sync(() => release(bound))
     ).pipe(Effect.map(([endpoint]) => endpoint))
 
   const control = MemoryNetwork.of({
