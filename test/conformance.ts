@@ -7,7 +7,20 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Schema, type Scope } from "effect"
 import { Channel, type Node, type NodeId, Notification, Process, ProcessId, Remote } from "../src/index.ts"
-import { Ask, Blob, Fail, Order, Ping, Pong, Stop, selective, server, square } from "./fixtures/conformance-table.ts"
+import {
+  Ask,
+  Blob,
+  Fail,
+  Job,
+  Order,
+  Ping,
+  Pong,
+  refined,
+  Stop,
+  selective,
+  server,
+  square
+} from "./fixtures/conformance-table.ts"
 import { runOn } from "./helpers.ts"
 
 export interface Harness {
@@ -77,6 +90,18 @@ export const conformance = <E>(
           yield* Process.send(pid, "go")
           const order = yield* Process.expect(Order)
           assert.deepStrictEqual(order.tags, ["pong1", "pong2", "s1", "s2"])
+        })
+      ))
+
+    test("a message that fails the receiver's own refinement of its class stays in the mailbox", () =>
+      onA((h) =>
+        Effect.gen(function* () {
+          const pid = yield* Remote.spawn(h.b, refined(yield* Process.self))
+          yield* Process.send(pid, new Job({ n: -1 }))
+          yield* Process.send(pid, new Job({ n: 5 }))
+          yield* Process.send(pid, "go")
+          const order = yield* Process.expect(Order)
+          assert.deepStrictEqual(order.tags, ["5", "-1"])
         })
       ))
 

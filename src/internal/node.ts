@@ -891,6 +891,20 @@ const primitiveKeys: ReadonlySet<string> = new Set([
   "other"
 ])
 
+/**
+ * The payload decodes with `schema` and only fails its top-level checks (a refinement the receiver
+ * put on a message class): the message is sound, it is just not one the receiver takes.
+ */
+const failsOwnChecks = (schema: Schema.Top, payload: Uint8Array): boolean => {
+  if (schema.ast.checks === undefined) return false
+  const exit = Schema.decodeUnknownExit(Message.infoOf(schema).codec())(payload)
+  if (Exit.isSuccess(exit)) return false
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isNone(error) || !Schema.isSchemaError(error.value)) return false
+  const issue = error.value.issue
+  return issue._tag === "Filter" || (issue._tag === "Composite" && issue.issues.every((i) => i._tag === "Filter"))
+}
+
 /** a matcher for a schema, with an optional guard */
 export const schemaMatcher = <A>(schema: Schema.Schema<A>, guard?: (a: A) => boolean): Matcher => {
   const info = Message.infoOf(schema)
@@ -912,9 +926,14 @@ export const schemaMatcher = <A>(schema: Schema.Schema<A>, guard?: (a: A) => boo
       } else {
         const decoded = Message.decode(schema, entry.key, entry.payload)
         // a tagged message that does not decode with the schema for its tag is corrupt (or from an
-        // incompatible version): it is dropped. A primitive may just fail a refinement or literal.
-        if (Option.isNone(decoded))
-          return info.keys !== undefined && !primitiveKeys.has(entry.key) ? BadPayload : NoMatch
+        // incompatible version): it is dropped. A primitive may just fail a refinement or literal,
+        // and a tagged one a check of the receiver's own (`Job.check(...)`): they stay, as they
+        // would on one node.
+        if (Option.isNone(decoded)) {
+          return info.keys === undefined || primitiveKeys.has(entry.key) || failsOwnChecks(schema, entry.payload)
+            ? NoMatch
+            : BadPayload
+        }
         value = decoded.value
       }
       return guard === undefined || guard(value as A) ? value : NoMatch
