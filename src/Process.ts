@@ -411,7 +411,9 @@ export const unmonitor = (ref: MonitorRef): Effect.Effect<void, never, CurrentPr
 
 /**
  * Monitor a node: a `NodeMonitorNotification` arrives when the connection to it is lost
- * (`DiedDisconnect`) or it shuts down (`DiedNodeDown`).
+ * (`DiedDisconnect`) or it shuts down (`DiedNodeDown`). A node that shuts down says so to the nodes
+ * it exchanged messages with; to a node that only connected to it, its shutdown is a lost
+ * connection (`DiedDisconnect`).
  * @since 0.1.0
  */
 export const monitorNode = (node: NodeId): Effect.Effect<MonitorRef, never, CurrentProcess> =>

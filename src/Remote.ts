@@ -198,16 +198,8 @@ const awaitSpawn = (
       // nobody is killed
       Effect.onInterrupt(() =>
         Effect.sync(() => {
-          abandon(
-            s,
-            [
-              schemaMatcher(DidSpawn, (m) => sameRef(m.ref, ref)),
-              schemaMatcher(SpawnFailed, (m) => sameRef(m.ref, ref))
-            ],
-            (reply) => {
-              if (reply instanceof DidSpawn) s.node.kill(s.self, reply.pid, "its spawn was interrupted")
-            }
-          )
+          // (kept by the node, not the process: the caller may end before the reply comes)
+          s.node.abandonSpawn(s, ref, "its spawn was interrupted")
           // a call's process may have sent its result before the kill reaches it
           if (call) abandonCall(s, ref)
         })

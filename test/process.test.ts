@@ -317,6 +317,21 @@ describe("monitors", () => {
       })
     )
   )
+
+  it.effect("unmonitor with another process's ref (the same id) leaves this one's monitor", () =>
+    run(
+      Effect.gen(function* () {
+        const other = yield* Process.spawnLocal(Process.expect(Pong))
+        const pid = yield* Process.spawnLocal(Process.expect(Pong))
+        const mine = yield* Process.monitor(pid)
+        yield* Process.unmonitor(new Notification.MonitorRef({ watcher: other, id: mine.id }))
+        yield* Process.send(pid, new Pong({ n: 1 }))
+        const n = yield* expectNotification
+        assert.strictEqual(n.ref.id, mine.id)
+        yield* Process.send(other, new Pong({ n: 2 }))
+      })
+    )
+  )
 })
 
 describe("links", () => {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Fiber, Layer, Option, Schema } from "effect"
 import { Node, NodeId, Notification, Process, ProcessId, Remote, Transport } from "../src/index.ts"
 import type { LocalNode } from "../src/internal/node.ts"
 import { captureLogs, runOn } from "./helpers.ts"
@@ -312,6 +312,23 @@ describe("interrupted requests leave nothing behind", () => {
           yield* Process.kill(pid, "done")
         })
       )
+    }).pipe(Effect.provide(slow))
+  )
+
+  it.live("a spawn given up on by a process that then ends, or that is interrupted, leaves no process behind", () =>
+    Effect.gen(function* () {
+      const { a, b } = yield* twoNodes
+      // the requester ends as soon as it gives up: the DidSpawn comes to a process that is gone
+      const given = yield* runOn(a)(Remote.spawn(b.nodeId, waiter(null)).pipe(Effect.timeoutOption("5 millis")))
+      assert.isTrue(Option.isNone(given), "given up")
+      // the requester is interrupted from outside while it waits
+      const spawning = yield* Effect.forkChild(runOn(a)(Remote.spawn(b.nodeId, waiter(null))))
+      yield* Effect.sleep("5 millis")
+      yield* Fiber.interrupt(spawning)
+      // the replies arrive meanwhile
+      yield* Effect.sleep("300 millis")
+      const left = yield* Node.processes.pipe(Effect.provideService(Node.Node, b))
+      assert.deepStrictEqual(left.map(String), [], "the abandoned spawns' processes were killed")
     }).pipe(Effect.provide(slow))
   )
 

@@ -147,6 +147,12 @@ export interface ProcessInfoData {
 }
 
 let incarnations = 0
+/** a spawn request's key: its requester and its number */
+const spawnKey = (ref: SpawnRef): string => `${pidKey(ref.requester)}#${ref.id}`
+
+/** how many abandoned spawns a node remembers (the oldest is forgotten first) */
+const maxAbandonedSpawns = 1024
+
 const newIncarnation = () => Date.now() * 1000 + (incarnations++ % 1000)
 
 export class LocalNode implements NodeService {
@@ -162,6 +168,13 @@ export class LocalNode implements NodeService {
   readonly table: ReadonlyMap<string, Definition>
   /** the pseudo-pid the node uses to watch the remote pids in its registry */
   readonly registryWatcher: ProcessId
+  /**
+   * Spawns of this node's processes that were given up on before their reply came, by
+   * `spawnKey`: the process a late DidSpawn names is killed with this reason, even if its
+   * requester has ended since (nobody else can learn its pid). At most `maxAbandonedSpawns` are
+   * kept (a reply that never comes, from a node gone away, must not grow it for ever).
+   */
+  private readonly abandonedSpawns = new Map<string, string>()
 
   readonly endpoint: EndPoint | undefined
   readonly scope: Scope.Scope
@@ -285,6 +298,9 @@ export class LocalNode implements NodeService {
   }
 
   unmonitor(watcher: ProcessState, ref: MonitorRef): void {
+    // a ref of another process's monitor is not this one's to remove (Erlang's demonitor of a
+    // reference it does not own does nothing)
+    if (pidKey(ref.watcher) !== pidKey(watcher.self)) return
     const m = watcher.monitors.get(ref.id)
     if (m !== undefined) {
       watcher.monitors.delete(ref.id)
@@ -466,8 +482,32 @@ export class LocalNode implements NodeService {
     )
   }
 
+  /**
+   * The requester gave up on the spawn `ref` (it was interrupted while it waited): a reply already
+   * in its mailbox is taken now, and one still to come is dropped on arrival; either way a process
+   * it names is killed with `reason`, whether or not the requester still runs.
+   */
+  abandonSpawn(requester: ProcessState, ref: SpawnRef, reason: string): void {
+    const ours = (m: { readonly ref: SpawnRef }) => spawnKey(m.ref) === spawnKey(ref)
+    const hit = requester.mailbox.takeNow([schemaMatcher(DidSpawn, ours), schemaMatcher(SpawnFailed, ours)])
+    if (hit !== undefined) {
+      if (hit.value instanceof DidSpawn) this.kill(ref.requester, hit.value.pid, reason)
+      return
+    }
+    if (this.abandonedSpawns.size >= maxAbandonedSpawns) {
+      this.abandonedSpawns.delete(this.abandonedSpawns.keys().next().value!)
+    }
+    this.abandonedSpawns.set(spawnKey(ref), reason)
+  }
+
   private spawnReply(ref: SpawnRef, pid: ProcessId | undefined, error: string | undefined): void {
     if (this.isLocal(ref.requester)) {
+      const abandoned = this.abandonedSpawns.get(spawnKey(ref))
+      if (abandoned !== undefined) {
+        this.abandonedSpawns.delete(spawnKey(ref))
+        if (pid !== undefined) this.kill(ref.requester, pid, abandoned)
+        return
+      }
       const w = this.lookup(ref.requester)
       if (w === undefined) return
       const message =
