@@ -21,7 +21,7 @@ import {
   server,
   square
 } from "./fixtures/conformance-table.ts"
-import { runOn } from "./helpers.ts"
+import { captureLogs, runOn } from "./helpers.ts"
 
 export interface Harness {
   readonly a: Node.NodeService
@@ -165,21 +165,38 @@ export const conformance = <E>(
         })
       ))
 
-    test("spawn: a good closure, an unknown name, a bad env; call", () =>
-      onA((h) =>
-        Effect.gen(function* () {
-          assert.strictEqual(yield* Remote.call(h.b, square(11)), 121)
-          const unknown = yield* Effect.flip(
-            Remote.spawn(h.b, new Remote.Closure({ name: "no/such/closure", env: new Uint8Array() }))
+    test("spawn: a good closure, an unknown name, a bad env; call; the refusing node logs why", () => {
+      // the nodes' (and a worker's forwarded) logs
+      const logs: Array<string> = []
+      return Effect.scoped(
+        Effect.flatMap(setup.pipe(Effect.provide(captureLogs(logs))), (h) =>
+          runOn(h.a)(
+            Effect.gen(function* () {
+              assert.strictEqual(yield* Remote.call(h.b, square(11)), 121)
+              const unknown = yield* Effect.flip(
+                Remote.spawn(h.b, new Remote.Closure({ name: "no/such/closure", env: new Uint8Array() }))
+              )
+              assert.include(unknown.reason, "unknown closure")
+              const badEnv = yield* Effect.flip(
+                Remote.spawn(h.b, new Remote.Closure({ name: square.name, env: new Uint8Array([0xff, 0xfe]) }))
+              )
+              assert.include(badEnv.reason, "does not decode")
+              assert.strictEqual(yield* Remote.call(h.b, square(3)), 9)
+              const refused = () => logs.filter((line) => line.startsWith("refused to spawn"))
+              for (let i = 0; i < 200 && refused().length < 2; i++) yield* Effect.yieldNow
+              assert.deepStrictEqual(
+                // (less the requester's pid)
+                refused().map((line) => line.replace(/ for pid:\S+:/, ":")),
+                [
+                  'refused to spawn "no/such/closure": not in this node\'s RemoteTable',
+                  'refused to spawn "conformance/square": the environment does not decode'
+                ]
+              )
+            })
           )
-          assert.include(unknown.reason, "unknown closure")
-          const badEnv = yield* Effect.flip(
-            Remote.spawn(h.b, new Remote.Closure({ name: square.name, env: new Uint8Array([0xff, 0xfe]) }))
-          )
-          assert.include(badEnv.reason, "does not decode")
-          assert.strictEqual(yield* Remote.call(h.b, square(3)), 9)
-        })
-      ))
+        )
+      )
+    })
 
     const disconnectTest = options.disconnects ? test : undefined
     disconnectTest?.("a lost connection: monitors and links fire DiedDisconnect; the next send reconnects", () =>

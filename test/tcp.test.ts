@@ -370,8 +370,9 @@ describe("TCP transport: resources", () => {
 })
 
 describe("TCP transport: endpoints", () => {
-  it.live("frames of mixed sizes arrive in order and intact; connect succeeds or fails", () =>
-    Effect.gen(function* () {
+  it.live("frames of mixed sizes arrive in order and intact; connect succeeds or fails", () => {
+    const logs: Array<string> = []
+    return Effect.gen(function* () {
       const transport = yield* Transport.Transport
       const received: Array<Uint8Array> = []
       const events: Array<string> = []
@@ -406,8 +407,12 @@ describe("TCP transport: endpoints", () => {
       const bad = yield* Effect.flip(a.connect("udp://nowhere"))
       assert.include(bad.reason, "not a tcp://host:port address")
       assert.deepStrictEqual(events, ["tcp://127.0.0.1:1", "udp://nowhere"])
-    }).pipe(Effect.provide(tcp()))
-  )
+      assert.isTrue(
+        logs.some((line) => line.includes("closed the connection to udp://nowhere: not a tcp://host:port address")),
+        "the bad address is logged"
+      )
+    }).pipe(Effect.provide(tcp()), Effect.provide(captureLogs(logs)))
+  })
 
   it.live("a peer that restarts at the same address: each loss is reported once, the next send reconnects", () =>
     Effect.gen(function* () {

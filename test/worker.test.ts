@@ -19,6 +19,7 @@ import {
   watcher,
   whereAmI
 } from "./fixtures/tasks.ts"
+import { captureLogs } from "./helpers.ts"
 
 const tasks = new URL("./fixtures/tasks.ts", import.meta.url)
 const workers = (n: number) => Backends.workerThreads(n, { module: tasks })
@@ -100,8 +101,9 @@ describe("worker-thread backend", () => {
     }).pipe(Effect.provide(workers(2)))
   )
 
-  it.live("a worker that crashes is a disconnected node; the master keeps working with the others", () =>
-    Effect.gen(function* () {
+  it.live("a worker that crashes is a disconnected node; the master keeps working with the others", () => {
+    const logs: Array<string> = []
+    return Effect.gen(function* () {
       const hub = yield* WorkerHub
       yield* Backends.startMaster(([one, two]) =>
         Effect.gen(function* () {
@@ -135,8 +137,9 @@ describe("worker-thread backend", () => {
           yield* Process.kill(survivor, "done")
         })
       )
-    }).pipe(Effect.provide(workers(2)))
-  )
+      assert.include(logs, "worker thread:1 exited with code 3")
+    }).pipe(Effect.provide(workers(2)), Effect.provide(captureLogs(logs)))
+  })
 
   it.live("a process on one worker sees another worker's crash (terminate) as DiedDisconnect", () =>
     Effect.gen(function* () {
