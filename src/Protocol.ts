@@ -8,7 +8,7 @@
  * ```ts
  * import { Schema } from "effect"
  * import { Protocol } from "cloud-effect"
- * const bytes = Protocol.encodeFrame(new Protocol.Goodbye({}))
+ * const bytes = Protocol.encodeFrame(new Protocol.Goodbye({ incarnation: 1 }))
  * Protocol.decodeFrame(bytes)._tag // "Goodbye"
  * ```
  * @since 0.1.0
@@ -119,8 +119,12 @@ export class Reply extends Schema.TaggedClass<Reply>()("Reply", {
   message: Schema.Union([WhereIsReply, RegisterReply, ProcessInfoReply])
 }) {}
 
-/** The sending node is shutting down; everything it said before this frame has arrived. @since 0.1.0 */
-export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", {}) {}
+/**
+ * The sending node (this incarnation of it) is shutting down; everything it said before this frame
+ * has arrived.
+ * @since 0.1.0
+ */
+export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", { incarnation: Schema.Int }) {}
 
 /**
  * Every frame of the protocol.

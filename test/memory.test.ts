@@ -466,6 +466,40 @@ describe("the in-memory transport when an endpoint is released", () => {
     }).pipe(Effect.provide(Transport.layerMemory))
   )
 
+  for (const latency of [0, 50]) {
+    it.live(`latency ${latency}: a node restarted at once under its name is not taken for the one that closed`, () =>
+      Effect.gen(function* () {
+        const a = yield* Node.make({ name: "a" })
+        const first = yield* Scope.make()
+        const b = yield* Node.make({ name: "b" }).pipe(Scope.provide(first))
+        const wait = Process.expect(Schema.Literal("never sent"))
+        const old = yield* runOn(b)(Process.spawnLocal(wait))
+        const seen = yield* runOn(a)(
+          Effect.gen(function* () {
+            const oldRef = yield* Process.monitor(old)
+            yield* Effect.sleep(latency + 10)
+            yield* Scope.close(first, Exit.void)
+            const again = yield* Node.make({ name: "b" })
+            const fresh = yield* runOn(again)(Process.spawnLocal(wait))
+            const freshRef = yield* Process.monitor(fresh)
+            const seen: Array<string> = []
+            for (let i = 0; i < 2; i++) {
+              const n = yield* Process.expectTimeout(Notification.ProcessMonitorNotification, latency * 3 + 100)
+              if (Option.isSome(n)) {
+                seen.push(
+                  `${n.value.ref.id === oldRef.id ? "old" : n.value.ref.id === freshRef.id ? "new" : "?"} ${n.value.reason._tag}`
+                )
+              }
+            }
+            return seen
+          })
+        )
+        // the old incarnation's goodbye and lost connection concern its processes only
+        assert.deepStrictEqual(seen, ["old DiedNodeDown"])
+      }).pipe(Effect.provide(Transport.layerMemoryWith({ latency })))
+    )
+  }
+
   for (const latency of [0, 20]) {
     it.live(`latency ${latency}: frames for a released endpoint never reach a new one bound at its address`, () =>
       Effect.gen(function* () {

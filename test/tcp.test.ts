@@ -733,7 +733,7 @@ describe("TCP transport: bad peers", () => {
       const logs: Array<string> = []
       const { port, stillServes } = yield* victimSetup(logs)
       const peer = yield* rawConnect(port)
-      const goodbye = Protocol.encodeFrame(new Protocol.Goodbye({}))
+      const goodbye = Protocol.encodeFrame(new Protocol.Goodbye({ incarnation: 1 }))
       yield* rawWrite(peer, Framing.encodeFrame(Handshake.FrameType.Data, goodbye))
       yield* waitClosed(peer)
       yield* waitLog(logs, "closed the connection from 127.0.0.1:", "a data frame before the handshake")

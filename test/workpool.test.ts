@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Ref, Schema, Stream } from "effect"
+import { Deferred, Effect, Fiber, Layer, Option, Ref, Schema, Stream } from "effect"
 import { Node, type NodeId, PrimeFactors, Process, Remote, Task, Transport, WorkPool } from "../src/index.ts"
 
 /** fails on 7, every time */
@@ -8,7 +8,10 @@ const failsOnSeven = Task.sync("test/workpool/failsOnSeven", Schema.Int, Schema.
   return n
 })
 
-const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, failsOnSeven))
+/** its input, after `ms` milliseconds */
+const slowly = Task.define("test/workpool/slowly", Schema.Int, Schema.Int, (ms) => Effect.as(Effect.sleep(ms), ms))
+
+const env = Layer.merge(Transport.layerMemory, Remote.table(...PrimeFactors.tasks, failsOnSeven, slowly))
 
 const pidsOn = (node: Node.NodeService) =>
   Effect.map(Node.processes.pipe(Effect.provideService(Node.Node, node)), (ps) => ps.map(String).sort())
@@ -165,6 +168,55 @@ describe("WorkPool", () => {
         assert.isAtLeast(p!.done, 100, "the next job's first batch")
       })
     )
+  )
+
+  it.live("a fiber started inside a job that submits one after that job ended waits its turn like any other", () =>
+    Effect.gen(function* () {
+      const master = yield* Node.make({ name: "master" })
+      const s1 = yield* Node.make({ name: "s1" })
+      const s2 = yield* Node.make({ name: "s2" })
+      const gate = yield* Deferred.make<void>()
+      const ended: Array<string> = []
+      let service: WorkPool.WorkPool["Service"] | undefined
+      let started = false
+      // the first job's progress starts a fiber of its own, which submits a job much later
+      const onProgress = (): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          if (started || service === undefined) return Effect.void
+          started = true
+          const pool = service
+          return Effect.asVoid(
+            Effect.forkDetach(
+              Deferred.await(gate).pipe(
+                Effect.andThen(pool.map(slowly, [1, 1])),
+                Effect.andThen(Effect.sync(() => ended.push("late")))
+              )
+            )
+          )
+        })
+      yield* Effect.gen(function* () {
+        const pool = yield* WorkPool.WorkPool
+        service = pool
+        yield* pool.map(slowly, [1, 2, 3])
+        // the first job has ended; a long one runs when the late one is submitted
+        const long = yield* Effect.forkChild(
+          pool
+            .map(
+              slowly,
+              Array.from({ length: 8 }, () => 50)
+            )
+            .pipe(Effect.andThen(Effect.sync(() => ended.push("long"))))
+        )
+        yield* Effect.sleep("20 millis")
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(long)
+        for (let i = 0; i < 100 && ended.length < 2; i++) yield* Effect.sleep("10 millis")
+        assert.deepStrictEqual(ended, ["long", "late"], "the late job waited for the long one")
+      }).pipe(
+        Effect.provide(WorkPool.layer({ strategy: "workStealing", nodes: [s1.nodeId, s2.nodeId], onProgress })),
+        Effect.provideService(Node.Node, master)
+      )
+    }).pipe(Effect.provide(env))
   )
 
   for (const strategy of ["workStealing", "workPushing", "masterSlave"] as const) {

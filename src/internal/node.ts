@@ -842,7 +842,7 @@ export class LocalNode implements NodeService {
         return
       }
       case "Goodbye": {
-        this.peerDown(from, diedNodeDown)
+        this.peerDown(from, diedNodeDown, frame.incarnation)
         return
       }
     }
@@ -853,13 +853,19 @@ export class LocalNode implements NodeService {
     this.peerDown(peer, diedDisconnect)
   }
 
-  private peerDown(peer: string, nodeReason: DiedReason): void {
-    this.forgetNames((pid) => pid.node.address === peer)
-    for (const [id, pending] of this.pendingRegistrations)
-      if (pending.pid.node.address === peer) this.registrationChecked(id, false)
+  /**
+   * The node at `peer` is gone: every monitor and link on its processes fires, and its names are
+   * forgotten. With `incarnation` (its Goodbye says which it was), only that incarnation's
+   * processes are gone: a node restarted at the same address may already have new ones here.
+   */
+  private peerDown(peer: string, nodeReason: DiedReason, incarnation?: number): void {
+    const gone = (pid: ProcessId) =>
+      pid.node.address === peer && (incarnation === undefined || pid.incarnation === incarnation)
+    this.forgetNames(gone)
+    for (const [id, pending] of this.pendingRegistrations) if (gone(pending.pid)) this.registrationChecked(id, false)
     for (const state of [...this.processes.values()]) {
       for (const [id, m] of state.monitors) {
-        if (m.target.node.address !== peer) continue
+        if (!gone(m.target)) continue
         state.monitors.delete(id)
         state.mailbox.push(
           "ProcessMonitorNotification",
@@ -878,10 +884,10 @@ export class LocalNode implements NodeService {
           undefined
         )
       }
-      for (const [k, w] of state.monitoredBy) if (w.watcher.node.address === peer) state.monitoredBy.delete(k)
-      for (const [k, w] of state.linkedBy) if (w.node.address === peer) state.linkedBy.delete(k)
+      for (const [k, w] of state.monitoredBy) if (gone(w.watcher)) state.monitoredBy.delete(k)
+      for (const [k, w] of state.linkedBy) if (gone(w)) state.linkedBy.delete(k)
       for (const [k, target] of state.links) {
-        if (target.node.address !== peer) continue
+        if (!gone(target)) continue
         state.links.delete(k)
         this.interrupt(state, {
           _tag: "Link",
@@ -895,7 +901,9 @@ export class LocalNode implements NodeService {
   goodbye(peers: Iterable<string>): void {
     if (this.endpoint === undefined) return
     // one encoding per peer: the transport owns the bytes it is given
-    for (const peer of peers) this.endpoint.send(peer, Protocol.encodeFrame(new Protocol.Goodbye({})))
+    for (const peer of peers) {
+      this.endpoint.send(peer, Protocol.encodeFrame(new Protocol.Goodbye({ incarnation: this.incarnation })))
+    }
   }
 
   info(state: ProcessState): ProcessInfoData {

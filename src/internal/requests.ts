@@ -2,7 +2,7 @@
  * Requests a process gave up on. A request-reply exchange (remote spawn, `call`, a remote
  * `getProcessInfo`) that is interrupted before its reply came must not leave that reply in the
  * mailbox for ever: the reply is taken now if it is already there, and otherwise dropped when it
- * arrives (and `onLate` runs, e.g. to kill a process whose spawn was abandoned).
+ * arrives. (An abandoned spawn is the node's to remember: `LocalNode.abandonSpawn`.)
  * @internal
  */
 import { BadPayload, type Entry, type Matcher, NoMatch } from "./mailbox.ts"
@@ -11,7 +11,6 @@ import type { ProcessState } from "./node.ts"
 interface Abandoned {
   /** the replies it may get (any one of them ends it) */
   readonly matchers: ReadonlyArray<Matcher>
-  readonly onLate: ((reply: unknown) => void) | undefined
 }
 
 /**
@@ -56,19 +55,11 @@ const accepts = (matcher: Matcher, entry: Entry): unknown => {
 
 /**
  * Give up on a request whose reply any of `matchers` accepts: take the reply from the mailbox if
- * it is there, else drop it on arrival. `onLate` gets the reply either way.
+ * it is there, else drop it on arrival.
  */
-export const abandon = (
-  state: ProcessState,
-  matchers: ReadonlyArray<Matcher>,
-  onLate?: (reply: unknown) => void
-): void => {
+export const abandon = (state: ProcessState, matchers: ReadonlyArray<Matcher>): void => {
   if (!state.alive) return
-  const hit = state.mailbox.takeNow(matchers)
-  if (hit !== undefined) {
-    onLate?.(hit.value)
-    return
-  }
+  if (state.mailbox.takeNow(matchers) !== undefined) return
   let p = pending.get(state)
   if (p === undefined) {
     p = { list: [], keys: new Map(), wildcards: 0 }
@@ -76,7 +67,7 @@ export const abandon = (
   }
   const mine = p
   if (mine.list.length >= limit) count(mine, mine.list.shift()!, -1)
-  const request: Abandoned = { matchers, onLate }
+  const request: Abandoned = { matchers }
   mine.list.push(request)
   count(mine, request, 1)
   state.mailbox.discard = (key, value, payload) => {
@@ -86,12 +77,10 @@ export const abandon = (
     for (let i = 0; i < list.length; i++) {
       const a = list[i]!
       for (const m of a.matchers) {
-        const reply = accepts(m, entry)
-        if (reply === NoMatch) continue
+        if (accepts(m, entry) === NoMatch) continue
         list.splice(i, 1)
         count(mine, a, -1)
         if (list.length === 0) state.mailbox.discard = undefined
-        a.onLate?.(reply)
         return true
       }
     }

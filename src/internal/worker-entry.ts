@@ -1,6 +1,6 @@
 /**
  * The entry module of a worker thread started by the worker hub (`Transport.layerWorkerHub`,
- * `Backend.workerThreads`). It reads `workerData` (`{ address, module }`), imports `module`, builds
+ * `Backend.workerThreads`). It reads `workerData` (`{ address, module, logLevel }`), imports `module`, builds
  * the `remoteTable` layer it exports, starts a node on the `address` endpoint (every frame goes to
  * the main thread), tells the main thread it is ready and serves until the main thread asks it to
  * close. Then it closes the node (its processes are interrupted and their finalizers run) and stops

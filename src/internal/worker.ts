@@ -92,7 +92,7 @@ export const tagOf = (u: unknown): string | undefined => {
   return typeof tag === "string" ? tag : undefined
 }
 
-export interface Poster {
+interface Poster {
   postMessage(value: unknown, transferList?: ReadonlyArray<WT.TransferListItem>): void
 }
 

@@ -2,9 +2,12 @@
  * A pool of slaves as a service: pick a strategy once, as a Layer, and submit many jobs. With
  * work-stealing and work-pushing the slave processes stay up between jobs (one per node, started
  * with the first job and replaced when one dies); jobs run one at a time, in submission order. A
- * job submitted from inside one of the pool's jobs (a pipeline: a `mapStream` whose inputs are
- * another `mapStream` of the pool, or a reducer that submits a job) cannot wait for the job it
- * feeds to end: it runs at once, on a process and slaves of its own on the same nodes.
+ * job submitted from inside one of the pool's jobs while it runs (a pipeline: a `mapStream` whose
+ * inputs are another `mapStream` of the pool; an `onProgress` that submits one; a fiber they start)
+ * cannot wait for the job it feeds to end: it runs at once, on a process and slaves of its own on
+ * the same nodes. A consumer of a `mapStream` is not inside its job: if it submits jobs to the
+ * same pool while the stream runs, they wait for the stream's job, which waits for the consumer
+ * once 1,024 outputs are queued; write that stage as a `mapStream` of the first, or use a second pool.
  *
  * @example
  * ```ts
@@ -47,15 +50,22 @@ import type { Task } from "../Task.ts"
 export * from "../internal/patterns/errors.ts"
 export type { Progress, Reducer }
 
-/** the pools whose job the current fiber runs in (a job's own fibers inherit it) */
-const InPoolJob = Context.Reference<ReadonlySet<Pool>>("cloud-effect/WorkPool/InPoolJob", {
-  defaultValue: () => new Set()
+/** a pool's job while it runs: the fibers it starts (and theirs) inherit it */
+interface RunningJob {
+  readonly pool: Pool
+  running: boolean
+}
+
+/** the pools' jobs the current fiber was started in */
+const InPoolJob = Context.Reference<ReadonlyArray<RunningJob>>("cloud-effect/WorkPool/InPoolJob", {
+  defaultValue: () => []
 })
 
 /**
  * The pool's master process died (it was killed or exited from outside, or the pool's node shut
  * down): the job running then fails with it, and so does every later job of the pool. Its slaves
- * die with it (they link to it).
+ * die with it (they link to it). A job submitted from inside another job runs on a process of its
+ * own (see `layer`): if that process dies, that job fails with this error naming it.
  * @since 0.1.0
  */
 export class PoolMasterDied extends Schema.TaggedError<PoolMasterDied>()("PoolMasterDied", {
@@ -180,29 +190,37 @@ export const layer = (options: Options): Layer.Layer<WorkPool, InvalidOptions, C
       )
       /**
        * Run a job: on the pool's master with the pool's slaves, one job at a time; or, for a job
-       * started by one of this pool's own jobs (its inputs are another `mapStream` of the pool, or
-       * its reducer submits one), which would wait for the job it feeds, as a job of its own, on a
-       * process and slaves of its own.
+       * submitted from inside one of this pool's jobs while it runs (its inputs are another
+       * `mapStream` of the pool, its `onProgress` submits one, or a fiber they started does), which
+       * the running job may be waiting for, at once, as a job of its own on a process and slaves
+       * of its own (a process that dies then fails it with `PoolMasterDied` naming that process).
        */
       const inMaster = <A, E, R>(jobWith: (pool: Pool | undefined) => Effect.Effect<A, E, R>) =>
-        Effect.flatMap(Effect.service(InPoolJob), (outer) =>
-          outer.has(pool)
-            ? runProcess(jobWith(undefined)).pipe(
-                Effect.mapError((e) =>
-                  e instanceof ProcessDied ? new PoolMasterDied({ pid: e.pid, reason: e.reason }) : e
-                ),
-                Effect.provideService(CurrentNode, node)
+        Effect.flatMap(Effect.service(InPoolJob), (outer) => {
+          if (outer.some((job) => job.pool === pool && job.running)) {
+            return runProcess(jobWith(undefined)).pipe(
+              Effect.mapError((e) =>
+                e instanceof ProcessDied ? new PoolMasterDied({ pid: e.pid, reason: e.reason }) : e
+              ),
+              Effect.provideService(CurrentNode, node)
+            )
+          }
+          const job: RunningJob = { pool, running: true }
+          return Effect.raceFirst(
+            lock.withPermit(
+              jobWith(pool).pipe(
+                Effect.provideService(CurrentProcess, master),
+                Effect.provideService(InPoolJob, [...outer, job]),
+                Effect.ensuring(
+                  Effect.sync(() => {
+                    job.running = false
+                  })
+                )
               )
-            : Effect.raceFirst(
-                lock.withPermit(
-                  jobWith(pool).pipe(
-                    Effect.provideService(CurrentProcess, master),
-                    Effect.provideService(InPoolJob, new Set([...outer, pool]))
-                  )
-                ),
-                masterDied
-              )
-        ) as Effect.Effect<A, E | PoolMasterDied, Exclude<R, CurrentProcess>>
+            ),
+            masterDied
+          )
+        }) as Effect.Effect<A, E | PoolMasterDied, Exclude<R, CurrentProcess>>
       const updates = yield* PubSub.sliding<Progress>(64)
       const common = {
         nodes: options.nodes,

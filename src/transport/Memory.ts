@@ -161,7 +161,11 @@ const makeNetwork = (latencyMillis: number) => {
       if (peer === undefined) continue
       draining.add(c)
       later(() => {
-        if (draining.delete(c)) connectionLost(peer, bound.address)
+        if (!draining.delete(c)) return
+        // a node bound at the address since, which the peer already talks to, is not the one lost
+        // (its last frames, Goodbye among them, told the peer of the old one already)
+        if (connections.get(c.key)?.connected) return
+        connectionLost(peer, bound.address)
       })
     }
   }

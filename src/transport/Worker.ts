@@ -13,7 +13,9 @@
  * processes fire `DiedDisconnect` everywhere. Sends to a worker that is gone are dropped and answered
  * with `ConnectionLost`. A worker's node logs through the main thread: each entry at or above the
  * main thread's minimum log level (read when the hub is built) is emitted by the hub layer's loggers,
- * with the worker's annotations (`node: "thread:i"`, a process's `pid`).
+ * with the worker's annotations (`node: "thread:i"`, a process's `pid`). It crosses as text: its
+ * messages, annotation values and cause are formatted in the worker, its log spans are dropped, and
+ * the main thread stamps it with its own time.
  *
  * Most programs use `Backend.workerThreads` instead of this module.
  *

@@ -552,6 +552,19 @@ export const runJob = <I, O, E, R>(
               while (pendingSpawns.size > 0) yield* settleOne(false)
             }).pipe(Effect.timeoutOption(deadline))
             for (const ref of nodeRefs) yield* Process.unmonitor(ref)
+            // a wake-up the stream sent after the master had seen its end
+            while (
+              Option.isSome(
+                yield* Process.receiveTimeout(
+                  0,
+                  Process.matchIf(
+                    InputsReady,
+                    (r) => r.job === jobId,
+                    () => Effect.void
+                  )
+                )
+              )
+            ) {}
             return
           }
           for (const slave of slaves.values()) yield* Process.kill(slave.pid, "the pattern is done")
