@@ -12,7 +12,7 @@
  *   awaited, and stale messages of the job are drained from the master's mailbox.
  * @internal
  */
-import { Cause, Duration, Effect, Metric, Option, Queue, Stream } from "effect"
+import { Cause, Duration, Effect, Metric, Option, Queue, type Schema, Stream } from "effect"
 import type { NodeId } from "../../NodeId.ts"
 import { type MonitorRef, NodeMonitorNotification, ProcessMonitorNotification } from "../../Notification.ts"
 import * as Process from "../../Process.ts"
@@ -511,6 +511,18 @@ export const runJob = <I, O, E, R>(
       /** a DidSpawn / SpawnFailed that answers one of this job's spawns */
       const ourSpawn = (d: { readonly ref: { readonly id: number; readonly requester: ProcessId } }) =>
         pendingSpawns.has(d.ref.id) && pidKey(d.ref.requester) === pidKey(me)
+      /** take the job's messages of these kinds from the master's mailbox, until none is left */
+      const drain = (kinds: ReadonlyArray<Schema.Schema<{ readonly job: number }>>) =>
+        Effect.gen(function* () {
+          const matchers = kinds.map((kind) =>
+            Process.matchIf(
+              kind,
+              (m) => m.job === jobId,
+              () => Effect.void
+            )
+          )
+          while (Option.isSome(yield* Process.receiveTimeout(0, ...matchers))) {}
+        })
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function* () {
           source.close()
@@ -553,18 +565,7 @@ export const runJob = <I, O, E, R>(
             }).pipe(Effect.timeoutOption(deadline))
             for (const ref of nodeRefs) yield* Process.unmonitor(ref)
             // a wake-up the stream sent after the master had seen its end
-            while (
-              Option.isSome(
-                yield* Process.receiveTimeout(
-                  0,
-                  Process.matchIf(
-                    InputsReady,
-                    (r) => r.job === jobId,
-                    () => Effect.void
-                  )
-                )
-              )
-            ) {}
+            yield* drain([InputsReady])
             return
           }
           for (const slave of slaves.values()) yield* Process.kill(slave.pid, "the pattern is done")
@@ -576,28 +577,7 @@ export const runJob = <I, O, E, R>(
           }).pipe(Effect.timeoutOption(deadline))
           for (const ref of nodeRefs) yield* Process.unmonitor(ref)
           // results and requests the slaves sent before they died
-          while (
-            Option.isSome(
-              yield* Process.receiveTimeout(
-                0,
-                Process.matchIf(
-                  Results,
-                  (r) => r.job === jobId,
-                  () => Effect.void
-                ),
-                Process.matchIf(
-                  Request,
-                  (r) => r.job === jobId,
-                  () => Effect.void
-                ),
-                Process.matchIf(
-                  InputsReady,
-                  (r) => r.job === jobId,
-                  () => Effect.void
-                )
-              )
-            )
-          ) {}
+          yield* drain([Results, Request, InputsReady])
         })
       )
 
