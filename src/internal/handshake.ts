@@ -28,8 +28,11 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { Redacted, Result, Schema } from "effect"
 import { SchemaBinary } from "effect/encoding"
 
-/** the protocol version; peers with another version are refused */
-export const VERSION = 1
+/**
+ * The protocol version; peers with another version are refused. 2: `Goodbye` names the node's
+ * incarnation.
+ */
+export const VERSION = 2
 
 /** bytes of a nonce */
 export const NONCE_SIZE = 32
