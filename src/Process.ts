@@ -411,9 +411,8 @@ export const unmonitor = (ref: MonitorRef): Effect.Effect<void, never, CurrentPr
 
 /**
  * Monitor a node: a `NodeMonitorNotification` arrives when the connection to it is lost
- * (`DiedDisconnect`) or it shuts down (`DiedNodeDown`). A node that shuts down says so to the nodes
- * it exchanged messages with; to a node that only connected to it, its shutdown is a lost
- * connection (`DiedDisconnect`).
+ * (`DiedDisconnect`) or it shuts down (`DiedNodeDown`: it tells every node that monitors it, or
+ * that it exchanged messages with, as it closes).
  * @since 0.1.0
  */
 export const monitorNode = (node: NodeId): Effect.Effect<MonitorRef, never, CurrentProcess> =>

@@ -127,6 +127,13 @@ export class Reply extends Schema.TaggedClass<Reply>()("Reply", {
 export class Goodbye extends Schema.TaggedClass<Goodbye>()("Goodbye", { incarnation: Schema.Int }) {}
 
 /**
+ * A process of the sending node monitors the receiving node: the receiver counts the sender among
+ * the peers it says `Goodbye` to when it shuts down (it may have heard nothing else from it).
+ * @since 0.1.0
+ */
+export class WatchNode extends Schema.TaggedClass<WatchNode>()("WatchNode", {}) {}
+
+/**
  * Every frame of the protocol.
  * @since 0.1.0
  */
@@ -147,7 +154,8 @@ export const Frame = Schema.Union([
   Register,
   GetInfo,
   Reply,
-  Goodbye
+  Goodbye,
+  WatchNode
 ])
 /** @since 0.1.0 */
 export type Frame = typeof Frame.Type

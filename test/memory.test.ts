@@ -23,6 +23,14 @@ class VersionedV2 extends Schema.TaggedClass<VersionedV2>()("Versioned", { v: Sc
 const expectNotification = Process.expect(Notification.ProcessMonitorNotification)
 
 /** two nodes, a and b, on a fresh in-memory network */
+/** nodes `a` and `b` on the current transport; `closeB` shuts `b` down */
+const nodesWithClosableB = Effect.gen(function* () {
+  const a = yield* Node.make({ name: "a" })
+  const bScope = yield* Scope.make()
+  const b = yield* Node.make({ name: "b" }).pipe(Scope.provide(bScope))
+  return { a, b, closeB: Scope.close(bScope, Exit.void) }
+})
+
 const twoNodes = Effect.gen(function* () {
   const a = yield* Node.make({ name: "a" })
   const b = yield* Node.make({ name: "b" })
@@ -237,9 +245,7 @@ describe("nodes on the in-memory transport", () => {
 
   it.effect("a node that shuts down: monitors and monitorNode see DiedNodeDown", () =>
     Effect.gen(function* () {
-      const a = yield* Node.make({ name: "a" })
-      const bScope = yield* Scope.make()
-      const b = yield* Node.make({ name: "b" }).pipe(Scope.provide(bScope))
+      const { a, b, closeB } = yield* nodesWithClosableB
       const target = yield* spawnOn(b, Process.expect(Never))
       const echo = yield* spawnOn(b, ponger)
       const ready = yield* Deferred.make<void>()
@@ -259,8 +265,30 @@ describe("nodes on the in-memory transport", () => {
         )
       )
       yield* Deferred.await(ready)
-      yield* Scope.close(bScope, Exit.void)
+      yield* closeB
       assert.deepStrictEqual(yield* Fiber.join(fiber), ["DiedNodeDown", "DiedNodeDown"])
+    }).pipe(Effect.provide(Transport.layerMemory))
+  )
+
+  it.effect("a node that only monitors another sees it shut down as DiedNodeDown, not a lost connection", () =>
+    Effect.gen(function* () {
+      const { a, b, closeB } = yield* nodesWithClosableB
+      const ready = yield* Deferred.make<void>()
+      const fiber = yield* Effect.forkChild(
+        runOn(a)(
+          Effect.gen(function* () {
+            // nothing else is ever sent to b
+            yield* Process.monitorNode(b.nodeId)
+            yield* Deferred.succeed(ready, undefined)
+            return (yield* Process.expect(Notification.NodeMonitorNotification)).reason._tag
+          })
+        )
+      )
+      yield* Deferred.await(ready)
+      // let the monitor's frame land
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow
+      yield* closeB
+      assert.strictEqual(yield* Fiber.join(fiber), "DiedNodeDown")
     }).pipe(Effect.provide(Transport.layerMemory))
   )
 
@@ -407,9 +435,7 @@ describe("the in-memory transport when an endpoint is released", () => {
 
   it.live("with a latency, a closing node's last message and Died notifications arrive before the node is lost", () =>
     Effect.gen(function* () {
-      const a = yield* Node.make({ name: "a" })
-      const bScope = yield* Scope.make()
-      const b = yield* Node.make({ name: "b" }).pipe(Scope.provide(bScope))
+      const { a, b, closeB } = yield* nodesWithClosableB
       const ready = yield* Deferred.make<void>()
       const fiber = yield* Effect.forkChild(
         runOn(a)(
@@ -445,7 +471,7 @@ describe("the in-memory transport when an endpoint is released", () => {
       yield* Deferred.await(ready)
       // b has seen both monitors (their frames took the latency)
       yield* Effect.sleep(100)
-      yield* Scope.close(bScope, Exit.void)
+      yield* closeB
       assert.deepStrictEqual(yield* Fiber.join(fiber), [
         "bye from a finalizer",
         "process DiedNodeDown",

@@ -30,7 +30,7 @@ import { SchemaBinary } from "effect/encoding"
 
 /**
  * The protocol version; peers with another version are refused. 2: `Goodbye` names the node's
- * incarnation.
+ * incarnation, and `WatchNode` is new.
  */
 export const VERSION = 2
 

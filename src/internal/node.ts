@@ -324,6 +324,9 @@ export class LocalNode implements NodeService {
       )
     } else if (node.address !== this.address) {
       watcher.nodeMonitors.set(ref.id, { ref, node })
+      // so that the node says Goodbye to this one when it shuts down (DiedNodeDown, not a lost
+      // connection), even if nothing else was ever sent to it
+      this.sendFrame(node.address, new Protocol.WatchNode({}))
     }
     return ref
   }
@@ -841,6 +844,9 @@ export class LocalNode implements NodeService {
         this.lookup(frame.requester)?.mailbox.push(frame.message._tag, frame.message, undefined, undefined)
         return
       }
+      case "WatchNode":
+        // (the sender is a peer now: it is told Goodbye)
+        return
       case "Goodbye": {
         this.peerDown(from, diedNodeDown, frame.incarnation)
         return
