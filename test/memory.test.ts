@@ -526,6 +526,35 @@ describe("the in-memory transport when an endpoint is released", () => {
     )
   }
 
+  it.live("a restart does not hide the loss from a peer whose frames the closed node never got", () =>
+    Effect.gen(function* () {
+      const { a, b, closeB } = yield* nodesWithClosableB
+      const wait = Process.expect(Schema.Literal("never sent"))
+      const old = yield* runOn(b)(Process.spawnLocal(wait))
+      const [monitored, asked] = yield* runOn(a)(
+        Effect.gen(function* () {
+          // a's first frames to b (a monitor, a question) are in flight when b closes: b never
+          // hears of a, so says it no Goodbye; the lost connection is a's only news
+          yield* Process.monitor(old)
+          const asking = yield* Effect.forkChild(Process.getProcessInfo(old))
+          yield* Effect.yieldNow
+          yield* closeB
+          // b comes back at once, and a talks to it before the loss would arrive
+          const again = yield* Node.make({ name: "b" })
+          yield* Process.monitor(yield* runOn(again)(Process.spawnLocal(wait)))
+          const n = yield* Process.expectTimeout(Notification.ProcessMonitorNotification, "1 second")
+          return [
+            Option.map(n, (m) => `${String(m.pid) === String(old) ? "old" : "new"} ${m.reason._tag}`),
+            yield* Fiber.join(asking).pipe(Effect.timeoutOption("1 second"))
+          ] as const
+        })
+      )
+      assert.deepStrictEqual(Option.getOrUndefined(monitored), "old DiedDisconnect")
+      assert.isTrue(Option.isSome(asked), "the question is answered")
+      assert.isTrue(Option.isNone(Option.getOrThrow(asked)), "with no process")
+    }).pipe(Effect.provide(Transport.layerMemoryWith({ latency: 50 })))
+  )
+
   for (const latency of [0, 20]) {
     it.live(`latency ${latency}: frames for a released endpoint never reach a new one bound at its address`, () =>
       Effect.gen(function* () {

@@ -175,6 +175,8 @@ export class LocalNode implements NodeService {
    * kept (a reply that never comes, from a node gone away, must not grow it for ever).
    */
   private readonly abandonedSpawns = new Map<string, string>()
+  /** the nodes told (`WatchNode`) that this one monitors them, since the connection to each was made */
+  private readonly watching = new Set<string>()
 
   readonly endpoint: EndPoint | undefined
   readonly scope: Scope.Scope
@@ -325,8 +327,11 @@ export class LocalNode implements NodeService {
     } else if (node.address !== this.address) {
       watcher.nodeMonitors.set(ref.id, { ref, node })
       // so that the node says Goodbye to this one when it shuts down (DiedNodeDown, not a lost
-      // connection), even if nothing else was ever sent to it
-      this.sendFrame(node.address, new Protocol.WatchNode({}))
+      // connection), even if nothing else was ever sent to it: once per connection
+      if (!this.watching.has(node.address)) {
+        this.watching.add(node.address)
+        this.sendFrame(node.address, new Protocol.WatchNode({}))
+      }
     }
     return ref
   }
@@ -867,6 +872,7 @@ export class LocalNode implements NodeService {
   private peerDown(peer: string, nodeReason: DiedReason, incarnation?: number): void {
     const gone = (pid: ProcessId) =>
       pid.node.address === peer && (incarnation === undefined || pid.incarnation === incarnation)
+    this.watching.delete(peer)
     this.forgetNames(gone)
     for (const [id, pending] of this.pendingRegistrations) if (gone(pending.pid)) this.registrationChecked(id, false)
     for (const state of [...this.processes.values()]) {

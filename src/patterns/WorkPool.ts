@@ -197,25 +197,27 @@ export const layer = (options: Options): Layer.Layer<WorkPool, InvalidOptions, C
        */
       const inMaster = <A, E, R>(jobWith: (pool: Pool | undefined) => Effect.Effect<A, E, R>) =>
         Effect.flatMap(Effect.service(InPoolJob), (outer) => {
-          if (outer.some((job) => job.pool === pool && job.running)) {
+          const job: RunningJob = { pool, running: true }
+          const done = Effect.sync(() => {
+            job.running = false
+          })
+          if (outer.some((j) => j.pool === pool && j.running)) {
+            // (a nested job is a running job of the pool too, for what it submits in turn)
             return runProcess(jobWith(undefined)).pipe(
               Effect.mapError((e) =>
                 e instanceof ProcessDied ? new PoolMasterDied({ pid: e.pid, reason: e.reason }) : e
               ),
-              Effect.provideService(CurrentNode, node)
+              Effect.provideService(CurrentNode, node),
+              Effect.provideService(InPoolJob, [...outer, job]),
+              Effect.ensuring(done)
             )
           }
-          const job: RunningJob = { pool, running: true }
           return Effect.raceFirst(
             lock.withPermit(
               jobWith(pool).pipe(
                 Effect.provideService(CurrentProcess, master),
                 Effect.provideService(InPoolJob, [...outer, job]),
-                Effect.ensuring(
-                  Effect.sync(() => {
-                    job.running = false
-                  })
-                )
+                Effect.ensuring(done)
               )
             ),
             masterDied

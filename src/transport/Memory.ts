@@ -33,6 +33,8 @@ interface Connection {
   /** bumped whenever the connection is lost: frames of an older epoch are dropped */
   epoch: number
   connected: boolean
+  /** a frame on it was dropped because its endpoint was released before it arrived */
+  dropped: boolean
 }
 
 /**
@@ -84,7 +86,7 @@ const makeNetwork = (latencyMillis: number) => {
     const key = pairKey(a, b)
     let c = connections.get(key)
     if (c === undefined) {
-      c = { key, epoch: 0, connected: false }
+      c = { key, epoch: 0, connected: false, dropped: false }
       connections.set(key, c)
     }
     return c
@@ -136,7 +138,11 @@ const makeNetwork = (latencyMillis: number) => {
     }
     const epoch = c.epoch
     later(() => {
-      if (c.epoch !== epoch || !target.open) return
+      if (c.epoch !== epoch) return
+      if (!target.open) {
+        c.dropped = true
+        return
+      }
       delivered++
       target.handler({ _tag: "Received", from: self.address, bytes })
     })
@@ -162,9 +168,10 @@ const makeNetwork = (latencyMillis: number) => {
       draining.add(c)
       later(() => {
         if (!draining.delete(c)) return
-        // a node bound at the address since, which the peer already talks to, is not the one lost
-        // (its last frames, Goodbye among them, told the peer of the old one already)
-        if (connections.get(c.key)?.connected) return
+        // a node bound at the address since, which the peer already talks to, is not the one lost,
+        // when the old one heard everything the peer sent (its Goodbye then told the peer of it);
+        // a frame it never got may be a request the peer still waits on: the loss is its answer
+        if (connections.get(c.key)?.connected && !c.dropped) return
         connectionLost(peer, bound.address)
       })
     }
