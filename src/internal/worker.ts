@@ -7,7 +7,7 @@
 import { resolve as resolvePath } from "node:path"
 import { pathToFileURL } from "node:url"
 import type * as WT from "node:worker_threads"
-import { Cause, Context, Effect, Formatter, Layer, Logger, type LogLevel, Option, References, type Scope } from "effect"
+import { Cause, Context, Effect, Formatter, Layer, Logger, LogLevel, Option, References, type Scope } from "effect"
 import { type EndPoint, Transport, TransportError, type TransportEvent } from "../Transport.ts"
 import { RemoteTable } from "./closure.ts"
 
@@ -53,16 +53,7 @@ export interface WorkerData {
   readonly logLevel: LogLevel.LogLevel
 }
 
-const logLevels: ReadonlySet<unknown> = new Set<LogLevel.LogLevel>([
-  "All",
-  "Fatal",
-  "Error",
-  "Warn",
-  "Info",
-  "Debug",
-  "Trace",
-  "None"
-])
+const logLevels: ReadonlySet<unknown> = new Set(LogLevel.values)
 
 export const isWorkerData = (u: unknown): u is WorkerData =>
   typeof u === "object" &&

@@ -145,7 +145,11 @@ interface MainBinding {
  * warnings and the entries its workers forward (a worker logs nothing below `logLevel`).
  */
 const makeHub = (
-  log: (level: LogLevel.Severity, message: ReadonlyArray<string>, annotations: Record<string, string>) => void,
+  log: (
+    level: LogLevel.Severity,
+    message: ReadonlyArray<string>,
+    annotations: Readonly<Record<string, string>>
+  ) => void,
   logLevel: LogLevel.LogLevel
 ) => {
   const warn = (message: string) => log("Warn", [message], { node: mainAddress })
@@ -211,7 +215,7 @@ const makeHub = (
         }
         case "cloud-effect/Log": {
           const m = message as LogRecord
-          log(m.level, m.message, { ...m.annotations })
+          log(m.level, m.message, m.annotations)
           return
         }
       }

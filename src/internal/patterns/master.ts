@@ -441,12 +441,11 @@ export const runJob = <I, O, E, R>(
        * each turn of the loop; a job that ends takes its items off it, however it ends.
        */
       let inFlightShown = 0
-      const showInFlight = (now: number) =>
-        Effect.suspend(() => {
-          const change = now - inFlightShown
-          inFlightShown = now
-          return change === 0 ? Effect.void : Metric.modify(metrics.inFlight, change)
-        })
+      const showInFlight = (now: number): Effect.Effect<void> => {
+        const change = now - inFlightShown
+        inFlightShown = now
+        return change === 0 ? Effect.void : Metric.modify(metrics.inFlight, change)
+      }
 
       const report = () =>
         job.onProgress === undefined ? Effect.void : job.onProgress({ done, inFlight, retried, slaves: slaves.size })
